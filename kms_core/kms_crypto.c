@@ -1,0 +1,654 @@
+/*
+ * Crypto primitives on OpenSSL 3, algorithms fetched once per process.
+ *
+ * HMAC and HKDF are built on the fetched SHA-256 directly (RFC 2104,
+ * RFC 5869): no per-call fetch by name, two digest passes per HMAC.
+ */
+
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "kms_crypto.h"
+
+
+struct kms_sha256_s {
+    EVP_MD_CTX  *md;
+};
+
+struct kms_gcm_s {
+    EVP_CIPHER_CTX  *ctx;
+    int              enc;
+};
+
+
+static EVP_MD      *kms_md_sha256;
+static EVP_CIPHER  *kms_cipher_gcm;
+
+
+int
+kms_crypto_init(void)
+{
+    if (kms_md_sha256 != NULL && kms_cipher_gcm != NULL) {
+        return 0;
+    }
+
+    if (kms_md_sha256 == NULL) {
+        kms_md_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+    }
+
+    if (kms_cipher_gcm == NULL) {
+        kms_cipher_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    }
+
+    if (kms_md_sha256 == NULL || kms_cipher_gcm == NULL) {
+        ERR_clear_error();
+        return -1;
+    }
+
+    return 0;
+}
+
+
+void
+kms_crypto_cleanup(void)
+{
+    EVP_MD_free(kms_md_sha256);
+    EVP_CIPHER_free(kms_cipher_gcm);
+    kms_md_sha256 = NULL;
+    kms_cipher_gcm = NULL;
+}
+
+
+static int
+kms_fail(void)
+{
+    ERR_clear_error();
+    return -1;
+}
+
+
+/* ---- SHA-256 ---------------------------------------------------------------- */
+
+int
+kms_sha256(const void *data, size_t len, unsigned char out[32])
+{
+    int          ok;
+    EVP_MD_CTX  *md;
+
+    if (kms_crypto_init() != 0) {
+        return -1;
+    }
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return kms_fail();
+    }
+
+    ok = EVP_DigestInit_ex2(md, kms_md_sha256, NULL)
+         && EVP_DigestUpdate(md, data, len)
+         && EVP_DigestFinal_ex(md, out, NULL);
+
+    EVP_MD_CTX_free(md);
+
+    return ok ? 0 : kms_fail();
+}
+
+
+kms_sha256_t *
+kms_sha256_new(void)
+{
+    kms_sha256_t  *s;
+
+    if (kms_crypto_init() != 0) {
+        return NULL;
+    }
+
+    s = OPENSSL_zalloc(sizeof(kms_sha256_t));
+    if (s == NULL) {
+        return NULL;
+    }
+
+    s->md = EVP_MD_CTX_new();
+    if (s->md == NULL || kms_sha256_reset(s) != 0) {
+        kms_sha256_free(s);
+        ERR_clear_error();
+        return NULL;
+    }
+
+    return s;
+}
+
+
+int
+kms_sha256_reset(kms_sha256_t *s)
+{
+    return EVP_DigestInit_ex2(s->md, kms_md_sha256, NULL) ? 0 : kms_fail();
+}
+
+
+int
+kms_sha256_update(kms_sha256_t *s, const void *data, size_t len)
+{
+    if (len == 0) {
+        return 0;
+    }
+
+    return EVP_DigestUpdate(s->md, data, len) ? 0 : kms_fail();
+}
+
+
+int
+kms_sha256_final(kms_sha256_t *s, unsigned char out[32])
+{
+    return EVP_DigestFinal_ex(s->md, out, NULL) ? 0 : kms_fail();
+}
+
+
+void
+kms_sha256_free(kms_sha256_t *s)
+{
+    if (s == NULL) {
+        return;
+    }
+
+    EVP_MD_CTX_free(s->md);
+    OPENSSL_free(s);
+}
+
+
+/* ---- HMAC-SHA256 (RFC 2104) ---------------------------------------------- */
+
+int
+kms_hmac_sha256_iov(const void *key, size_t klen, const kms_iov_t *iov,
+    size_t n, unsigned char out[32])
+{
+    int            ok;
+    size_t         i;
+    EVP_MD_CTX    *md;
+    unsigned char  k[64], pad[64], inner[32];
+
+    if (kms_crypto_init() != 0) {
+        return -1;
+    }
+
+    memset(k, 0, sizeof(k));
+
+    if (klen > sizeof(k)) {
+        if (kms_sha256(key, klen, k) != 0) {
+            return -1;
+        }
+
+    } else if (klen) {
+        memcpy(k, key, klen);
+    }
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        kms_wipe(k, sizeof(k));
+        return kms_fail();
+    }
+
+    for (i = 0; i < sizeof(pad); i++) {
+        pad[i] = k[i] ^ 0x36;
+    }
+
+    ok = EVP_DigestInit_ex2(md, kms_md_sha256, NULL)
+         && EVP_DigestUpdate(md, pad, sizeof(pad));
+
+    for (i = 0; ok && i < n; i++) {
+        if (iov[i].len) {
+            ok = EVP_DigestUpdate(md, iov[i].base, iov[i].len);
+        }
+    }
+
+    ok = ok && EVP_DigestFinal_ex(md, inner, NULL);
+
+    for (i = 0; i < sizeof(pad); i++) {
+        pad[i] = k[i] ^ 0x5c;
+    }
+
+    ok = ok && EVP_DigestInit_ex2(md, kms_md_sha256, NULL)
+         && EVP_DigestUpdate(md, pad, sizeof(pad))
+         && EVP_DigestUpdate(md, inner, sizeof(inner))
+         && EVP_DigestFinal_ex(md, out, NULL);
+
+    EVP_MD_CTX_free(md);
+    kms_wipe(k, sizeof(k));
+    kms_wipe(pad, sizeof(pad));
+    kms_wipe(inner, sizeof(inner));
+
+    return ok ? 0 : kms_fail();
+}
+
+
+int
+kms_hmac_sha256(const void *key, size_t klen, const void *data, size_t len,
+    unsigned char out[32])
+{
+    kms_iov_t  iov;
+
+    iov.base = data;
+    iov.len = len;
+
+    return kms_hmac_sha256_iov(key, klen, &iov, 1, out);
+}
+
+
+/* ---- HKDF-SHA256 (RFC 5869) ------------------------------------------------ */
+
+int
+kms_hkdf_sha256(const void *ikm, size_t ikmlen, const void *salt,
+    size_t saltlen, const void *info, size_t infolen, unsigned char *out,
+    size_t outlen)
+{
+    int            rc;
+    size_t         done, n;
+    kms_iov_t      iov[3];
+    unsigned char  zero[32], prk[32], t[32], counter;
+
+    if (outlen > 255 * 32) {
+        return -1;
+    }
+
+    if (saltlen == 0) {
+        memset(zero, 0, sizeof(zero));
+        salt = zero;
+        saltlen = sizeof(zero);
+    }
+
+    rc = kms_hmac_sha256(salt, saltlen, ikm, ikmlen, prk);
+
+    for (done = 0, counter = 1; rc == 0 && done < outlen; counter++) {
+        n = 0;
+        if (done) {
+            iov[n].base = t;
+            iov[n++].len = sizeof(t);
+        }
+        iov[n].base = info;
+        iov[n++].len = infolen;
+        iov[n].base = &counter;
+        iov[n++].len = 1;
+
+        rc = kms_hmac_sha256_iov(prk, sizeof(prk), iov, n, t);
+        if (rc != 0) {
+            break;
+        }
+
+        n = outlen - done < 32 ? outlen - done : 32;
+        memcpy(out + done, t, n);
+        done += n;
+    }
+
+    kms_wipe(prk, sizeof(prk));
+    kms_wipe(t, sizeof(t));
+
+    if (rc != 0) {
+        kms_wipe(out, outlen);
+    }
+
+    return rc;
+}
+
+
+/* ---- AES-256-GCM -------------------------------------------------------------- */
+
+kms_gcm_t *
+kms_gcm_new(void)
+{
+    kms_gcm_t  *g;
+
+    if (kms_crypto_init() != 0) {
+        return NULL;
+    }
+
+    g = OPENSSL_zalloc(sizeof(kms_gcm_t));
+    if (g == NULL) {
+        return NULL;
+    }
+
+    g->ctx = EVP_CIPHER_CTX_new();
+    if (g->ctx == NULL) {
+        OPENSSL_free(g);
+        ERR_clear_error();
+        return NULL;
+    }
+
+    return g;
+}
+
+
+void
+kms_gcm_free(kms_gcm_t *g)
+{
+    if (g == NULL) {
+        return;
+    }
+
+    EVP_CIPHER_CTX_free(g->ctx);        /* cleanses the key schedule */
+    OPENSSL_free(g);
+}
+
+
+int
+kms_gcm_start(kms_gcm_t *g, int enc, const unsigned char *key,
+    const unsigned char *iv, size_t ivlen)
+{
+    OSSL_PARAM  params[2];
+
+    if (ivlen == 0) {
+        return -1;
+    }
+
+    params[0] = OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN,
+                                            &ivlen);
+    params[1] = OSSL_PARAM_construct_end();
+
+    g->enc = enc;
+
+    if (!EVP_CipherInit_ex2(g->ctx, key ? kms_cipher_gcm : NULL, NULL, NULL,
+                            enc, ivlen == 12 ? NULL : params))
+    {
+        return kms_fail();
+    }
+
+    if (!EVP_CipherInit_ex2(g->ctx, NULL, key, iv, enc, NULL)) {
+        return kms_fail();
+    }
+
+    return 0;
+}
+
+
+int
+kms_gcm_aad(kms_gcm_t *g, const void *aad, size_t len)
+{
+    int  outl;
+
+    if (len == 0) {
+        return 0;
+    }
+
+    if (len > 0x7fffffff) {
+        return -1;
+    }
+
+    return EVP_CipherUpdate(g->ctx, NULL, &outl, aad, (int) len)
+           ? 0 : kms_fail();
+}
+
+
+int
+kms_gcm_update(kms_gcm_t *g, const unsigned char *in, size_t len,
+    unsigned char *out)
+{
+    int  outl;
+
+    while (len) {
+        int  chunk = len > 0x40000000 ? 0x40000000 : (int) len;
+
+        if (!EVP_CipherUpdate(g->ctx, out, &outl, in, chunk)) {
+            return kms_fail();
+        }
+
+        in += chunk;
+        out += chunk;
+        len -= chunk;
+    }
+
+    return 0;
+}
+
+
+int
+kms_gcm_finish(kms_gcm_t *g, unsigned char tag[16])
+{
+    int            outl;
+    unsigned char  dummy[16];
+
+    if (g->enc) {
+        if (!EVP_CipherFinal_ex(g->ctx, dummy, &outl)
+            || !EVP_CIPHER_CTX_ctrl(g->ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag))
+        {
+            return kms_fail();
+        }
+
+        return 0;
+    }
+
+    if (!EVP_CIPHER_CTX_ctrl(g->ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag)
+        || !EVP_CipherFinal_ex(g->ctx, dummy, &outl))
+    {
+        return kms_fail();
+    }
+
+    return 0;
+}
+
+
+static int
+kms_gcm_once(int enc, const unsigned char key[32], const unsigned char *iv,
+    size_t ivlen, const void *aad, size_t aadlen, const unsigned char *in,
+    size_t len, unsigned char *out, unsigned char *tag)
+{
+    int         rc;
+    kms_gcm_t  *g;
+
+    g = kms_gcm_new();
+    if (g == NULL) {
+        return -1;
+    }
+
+    rc = kms_gcm_start(g, enc, key, iv, ivlen);
+
+    if (rc == 0) {
+        rc = kms_gcm_aad(g, aad, aadlen);
+    }
+
+    if (rc == 0) {
+        rc = kms_gcm_update(g, in, len, out);
+    }
+
+    if (rc == 0) {
+        rc = kms_gcm_finish(g, tag);
+    }
+
+    kms_gcm_free(g);
+
+    if (rc != 0 && !enc) {
+        kms_wipe(out, len);
+    }
+
+    return rc;
+}
+
+
+int
+kms_gcm_encrypt(const unsigned char key[32], const unsigned char *iv,
+    size_t ivlen, const void *aad, size_t aadlen, const unsigned char *in,
+    size_t len, unsigned char *out, unsigned char tag[16])
+{
+    return kms_gcm_once(1, key, iv, ivlen, aad, aadlen, in, len, out, tag);
+}
+
+
+int
+kms_gcm_decrypt(const unsigned char key[32], const unsigned char *iv,
+    size_t ivlen, const void *aad, size_t aadlen, const unsigned char *in,
+    size_t len, unsigned char *out, const unsigned char tag[16])
+{
+    unsigned char  t[16];
+
+    memcpy(t, tag, 16);
+
+    return kms_gcm_once(0, key, iv, ivlen, aad, aadlen, in, len, out, t);
+}
+
+
+/* ---- small things ---------------------------------------------------------- */
+
+int
+kms_random(void *buf, size_t len)
+{
+    if (len == 0) {
+        return 0;
+    }
+
+    return RAND_bytes(buf, (int) len) == 1 ? 0 : kms_fail();
+}
+
+
+int
+kms_ct_equal(const void *a, const void *b, size_t len)
+{
+    return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+
+void
+kms_wipe(void *p, size_t len)
+{
+    if (p != NULL && len) {
+        OPENSSL_cleanse(p, len);
+    }
+}
+
+
+void
+kms_hex(const unsigned char *in, size_t len, char *out)
+{
+    static const char  digits[] = "0123456789abcdef";
+    size_t             i;
+
+    for (i = 0; i < len; i++) {
+        *out++ = digits[in[i] >> 4];
+        *out++ = digits[in[i] & 0xf];
+    }
+
+    *out = '\0';
+}
+
+
+static const char  kms_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+
+size_t
+kms_base64_encoded_len(size_t len)
+{
+    return (len + 2) / 3 * 4;
+}
+
+
+size_t
+kms_base64_encode(const unsigned char *in, size_t len, char *out)
+{
+    char      *p = out;
+    uint32_t   v;
+
+    while (len >= 3) {
+        v = (uint32_t) in[0] << 16 | (uint32_t) in[1] << 8 | in[2];
+        *p++ = kms_b64[v >> 18];
+        *p++ = kms_b64[(v >> 12) & 63];
+        *p++ = kms_b64[(v >> 6) & 63];
+        *p++ = kms_b64[v & 63];
+        in += 3;
+        len -= 3;
+    }
+
+    if (len) {
+        v = (uint32_t) in[0] << 16 | (len == 2 ? (uint32_t) in[1] << 8 : 0);
+        *p++ = kms_b64[v >> 18];
+        *p++ = kms_b64[(v >> 12) & 63];
+        *p++ = len == 2 ? kms_b64[(v >> 6) & 63] : '=';
+        *p++ = '=';
+    }
+
+    return (size_t) (p - out);
+}
+
+
+static int
+kms_b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '+') {
+        return 62;
+    }
+    if (c == '/') {
+        return 63;
+    }
+    return -1;
+}
+
+
+long
+kms_base64_decode(const char *in, size_t len, unsigned char *out, size_t cap)
+{
+    int       a, b, c, d;
+    size_t    i, n, pad;
+    uint32_t  v;
+
+    if (len % 4) {
+        return -1;
+    }
+
+    pad = 0;
+    if (len && in[len - 1] == '=') {
+        pad = (len >= 2 && in[len - 2] == '=') ? 2 : 1;
+    }
+
+    n = len / 4 * 3 - pad;
+    if (n > cap) {
+        return -1;
+    }
+
+    for (i = 0; i < len; i += 4) {
+        int  last = (i + 4 == len);
+
+        a = kms_b64_value((unsigned char) in[i]);
+        b = kms_b64_value((unsigned char) in[i + 1]);
+        c = (last && pad == 2) ? 0 : kms_b64_value((unsigned char) in[i + 2]);
+        d = (last && pad) ? 0 : kms_b64_value((unsigned char) in[i + 3]);
+
+        if (a < 0 || b < 0 || c < 0 || d < 0) {
+            return -1;
+        }
+
+        v = (uint32_t) a << 18 | (uint32_t) b << 12 | (uint32_t) c << 6
+            | (uint32_t) d;
+
+        if (last && pad == 2) {
+            if (v & 0xffff) {
+                return -1;              /* bits set in the padding */
+            }
+            *out++ = (unsigned char) (v >> 16);
+
+        } else if (last && pad == 1) {
+            if (v & 0xff) {
+                return -1;
+            }
+            *out++ = (unsigned char) (v >> 16);
+            *out++ = (unsigned char) (v >> 8);
+
+        } else {
+            *out++ = (unsigned char) (v >> 16);
+            *out++ = (unsigned char) (v >> 8);
+            *out++ = (unsigned char) v;
+        }
+    }
+
+    return (long) n;
+}

@@ -1,0 +1,111 @@
+/*
+ * Crypto primitives shared by kms_core/ and s3/: SHA-256, HMAC-SHA256,
+ * HKDF-SHA256, AES-256-GCM, random bytes, constant-time compare.
+ *
+ * OpenSSL algorithms are fetched once per process (kms_crypto_init(); the
+ * other functions call it lazily).  Every function leaves the OpenSSL error
+ * queue empty and returns 0 on success, -1 on failure.
+ */
+
+#ifndef KMS_CRYPTO_H
+#define KMS_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+#define KMS_SHA256_LEN   32
+#define KMS_GCM_TAG_LEN  16
+
+
+typedef struct {
+    const void  *base;
+    size_t       len;
+} kms_iov_t;
+
+
+int kms_crypto_init(void);
+void kms_crypto_cleanup(void);
+
+
+/* SHA-256, one shot and streaming */
+
+int kms_sha256(const void *data, size_t len, unsigned char out[32]);
+
+typedef struct kms_sha256_s  kms_sha256_t;
+
+kms_sha256_t *kms_sha256_new(void);
+int kms_sha256_reset(kms_sha256_t *s);
+int kms_sha256_update(kms_sha256_t *s, const void *data, size_t len);
+int kms_sha256_final(kms_sha256_t *s, unsigned char out[32]);
+void kms_sha256_free(kms_sha256_t *s);
+
+
+/* HMAC-SHA256 over one buffer or over several, concatenated */
+
+int kms_hmac_sha256(const void *key, size_t klen, const void *data,
+    size_t len, unsigned char out[32]);
+int kms_hmac_sha256_iov(const void *key, size_t klen, const kms_iov_t *iov,
+    size_t n, unsigned char out[32]);
+
+
+/* HKDF-SHA256 (RFC 5869): extract, then expand to outlen <= 255*32 bytes */
+
+int kms_hkdf_sha256(const void *ikm, size_t ikmlen, const void *salt,
+    size_t saltlen, const void *info, size_t infolen, unsigned char *out,
+    size_t outlen);
+
+
+/*
+ * AES-256-GCM, one shot.  out may equal in.  Decrypt returns -1 when the
+ * tag does not verify, and then wipes out.
+ */
+
+int kms_gcm_encrypt(const unsigned char key[32], const unsigned char *iv,
+    size_t ivlen, const void *aad, size_t aadlen, const unsigned char *in,
+    size_t len, unsigned char *out, unsigned char tag[16]);
+int kms_gcm_decrypt(const unsigned char key[32], const unsigned char *iv,
+    size_t ivlen, const void *aad, size_t aadlen, const unsigned char *in,
+    size_t len, unsigned char *out, const unsigned char tag[16]);
+
+/*
+ * AES-256-GCM cipher handle for streaming use (the object format): the
+ * fetched cipher and a context reused across frames.
+ */
+typedef struct kms_gcm_s  kms_gcm_t;
+
+kms_gcm_t *kms_gcm_new(void);
+void kms_gcm_free(kms_gcm_t *g);
+/* enc: 1 encrypt, 0 decrypt; key may be NULL to keep the previous key */
+int kms_gcm_start(kms_gcm_t *g, int enc, const unsigned char *key,
+    const unsigned char *iv, size_t ivlen);
+int kms_gcm_aad(kms_gcm_t *g, const void *aad, size_t len);
+int kms_gcm_update(kms_gcm_t *g, const unsigned char *in, size_t len,
+    unsigned char *out);
+/* encrypt: writes the tag; decrypt: checks it, -1 if it does not verify */
+int kms_gcm_finish(kms_gcm_t *g, unsigned char tag[16]);
+
+
+/* random bytes from OpenSSL's DRBG */
+int kms_random(void *buf, size_t len);
+
+/* constant-time equality: 1 equal, 0 not */
+int kms_ct_equal(const void *a, const void *b, size_t len);
+
+/* wipes memory the compiler may not optimise away */
+void kms_wipe(void *p, size_t len);
+
+/* lowercase hex; out holds 2*len+1 bytes */
+void kms_hex(const unsigned char *in, size_t len, char *out);
+
+/*
+ * Base64 (standard alphabet, padded).  kms_base64_decode() refuses
+ * anything but canonical base64 (whitespace, missing padding, bits set in
+ * the padding) and returns -1; else the decoded length.
+ */
+size_t kms_base64_encoded_len(size_t len);
+size_t kms_base64_encode(const unsigned char *in, size_t len, char *out);
+long kms_base64_decode(const char *in, size_t len, unsigned char *out,
+    size_t cap);
+
+#endif /* KMS_CRYPTO_H */
