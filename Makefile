@@ -8,11 +8,11 @@
 
 SHELL       := /bin/bash
 TOP         := $(CURDIR)
-BUILD       := $(TOP)/build
+BUILD       := build
 NGX_SRC     ?= /usr/share/nginx/src
-NGX_BUILD   := $(BUILD)/nginx
+NGX_BUILD   := $(TOP)/build/nginx
 MODULE      := $(NGX_BUILD)/objs/ngx_http_s3_kms_module.so
-ASAN_BUILD  := $(BUILD)/nginx-asan
+ASAN_BUILD  := $(TOP)/build/nginx-asan
 ASAN_MODULE := $(ASAN_BUILD)/objs/ngx_http_s3_kms_module.so
 
 CC          ?= cc
