@@ -588,7 +588,8 @@ not_principal_excludes_the_named(void **state)
                  "\"Action\":\"kms:*\",\"Resource\":\"*\"},"
                  "{\"Effect\":\"Deny\",\"NotPrincipal\":{\"AWS\":[\""
                  USER(A, "admin") "\",\"" B "\"]},"
-                 "\"Action\":\"kms:ScheduleKeyDeletion\",\"Resource\":\"*\"}]}");
+                 "\"Action\":\"kms:ScheduleKeyDeletion\","
+                 "\"Resource\":\"*\"}]}");
 
     assert_int_equal(eval(p, "kms:ScheduleKeyDeletion", USER(A, "admin")),
                      ALLOW);
