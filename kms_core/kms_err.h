@@ -32,6 +32,7 @@
     X(KMS_ERR_MISSING_AUTH,        "MissingAuthenticationTokenException",400, "Missing Authentication Token") \
     X(KMS_ERR_UNKNOWN_OPERATION,   "UnknownOperationException",          400, "") \
     X(KMS_ERR_THROTTLING,          "ThrottlingException",                400, "Rate exceeded") \
+    X(KMS_ERR_DRY_RUN,             "DryRunOperationException",           412, "The request would have succeeded, but the DryRun option is set.") \
     X(KMS_ERR_INTERNAL,            "KMSInternalException",               500, "An internal error occurred") \
     X(KMS_ERR_DEPENDENCY_TIMEOUT,  "DependencyTimeoutException",         503, "The key store is unreachable. Try again later.")
 
