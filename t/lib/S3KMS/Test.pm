@@ -30,7 +30,7 @@ use POSIX qw(strftime :sys_wait_h);
 use Test::More;
 use Time::HiRes qw(time sleep);
 
-our $TOP = abs_path(__FILE__ =~ s{/t/lib/S3KMS/Test\.pm$}{}r);
+our $TOP = abs_path(__FILE__) =~ s{/t/lib/S3KMS/Test\.pm$}{}r;
 our @INSTANCES;
 
 my $json = JSON::PP->new->canonical->allow_nonref;
