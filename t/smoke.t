@@ -1,0 +1,16 @@
+use strict; use warnings; use lib 't/lib'; use Test::More; use S3KMS::Test; use MIME::Base64;
+my $t = S3KMS::Test->new(name => 'smoke');
+$t->start_redis;
+$t->start_nginx;
+my $r = $t->aws(qw(kms create-key --description hello));
+is($r->{rc}, 0, 'create-key') or diag $r->{err};
+my $id = $r->{json}{KeyMetadata}{KeyId};
+open my $f, '>', $t->dir."/pt"; print $f "hello"; close $f;
+$r = $t->aws(qw(kms encrypt --key-id), $id, '--plaintext', 'fileb://'.$t->dir.'/pt', qw(--encryption-context a=b));
+is($r->{rc}, 0, 'encrypt') or diag $r->{err};
+open $f, '>', $t->dir."/blob"; print $f decode_base64($r->{json}{CiphertextBlob}); close $f;
+$r = $t->aws(qw(kms decrypt --ciphertext-blob), 'fileb://'.$t->dir.'/blob', qw(--encryption-context a=b));
+is(decode_base64($r->{json}{Plaintext} // ''), 'hello', 'decrypt') or diag $r->{err};
+$r = $t->aws(qw(kms decrypt --ciphertext-blob), 'fileb://'.$t->dir.'/blob', qw(--encryption-context a=c));
+like($r->{err}, qr/InvalidCiphertextException/, 'wrong context');
+$t->done;
