@@ -198,8 +198,8 @@ uint64_t s3_objfmt_enc_stored_len(const s3_objfmt_enc_t *e);
 
 /*
  * zlib-like: encrypts from in[0..in_len) to out[0..out_len), straight from
- * one to the other, and says how much of each it used.  The header comes
- * first, then the frames.  The final frame is encrypted into a buffer of
+ * one to the other (they must not overlap), and says how much of each it
+ * used.  The header comes first, then the frames.  The final frame is encrypted into a buffer of
  * its own and kept there until _enc_release().
  *
  *   AGAIN       more input or more output room needed (written == out_len
@@ -265,9 +265,10 @@ const s3_objfmt_hdr_t *s3_objfmt_dec_header(const s3_objfmt_dec_t *d);
 /*
  * zlib-like: feeds stored bytes, in pieces of any size, and gets plaintext
  * of the range.  A frame's plaintext comes out only after its tag
- * verified.  When a whole frame is in `in` and `out` has room for it, it
- * is decrypted straight into `out` (no copy); otherwise through a buffer
- * of one frame.
+ * verified.  When a whole frame is in `in` and `out` has room for all of
+ * its plaintext, it is decrypted straight into `out` (no copy; bytes of it
+ * outside the range may be left in `out` past *written); otherwise through
+ * a buffer of one frame, then copied out.  in and out must not overlap.
  *
  *   AGAIN          more input or more output room needed
  *   OK             every stored byte was consumed and all plaintext is out

@@ -11,6 +11,8 @@
 
 #include "unit.h"
 
+#include <openssl/err.h>
+
 #include "kms_crypto.h"
 #include "s3_objfmt.h"
 
@@ -978,6 +980,7 @@ test_decryptor_refuses_reordered_foreign_and_extra_frames(void **state)
     assert_int_equal(decrypt_stream(t_dek, 0, bad, slen, out, L, 0, 0, 1,
                                     &n), S3_OBJFMT_ERR_CORRUPT);
     assert_int_equal(n, 0);
+    assert_int_equal(ERR_peek_error(), 0);      /* no OpenSSL errors left */
 
     /* frames 1 and 2 swapped: frame 0 only */
 
