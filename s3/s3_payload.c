@@ -162,7 +162,8 @@ s3_err_t
 s3_payload_init(s3_payload_t *p, const s3_payload_conf_t *conf)
 {
     long                n;
-    size_t              i, count;
+    size_t              i, count, has_cl, has_sha, has_dl, has_md5;
+    size_t              has_trailer, has_sdk;
     s3_str_t            v, cl, sha, dl, md5, trailer, sdk, name;
     s3_err_t            rc;
     unsigned char       raw[S3_CHECKSUM_MAX_LEN];
@@ -176,17 +177,20 @@ s3_payload_init(s3_payload_t *p, const s3_payload_conf_t *conf)
     memset(&v, 0, sizeof(v));
     cl = sha = dl = md5 = trailer = sdk = v;
 
-    if (s3_pl_find(conf, "content-length", &cl) > 1
-        || s3_pl_find(conf, "x-amz-content-sha256", &sha) > 1
-        || s3_pl_find(conf, "x-amz-decoded-content-length", &dl) > 1
-        || s3_pl_find(conf, "content-md5", &md5) > 1
-        || s3_pl_find(conf, "x-amz-trailer", &trailer) > 1
-        || s3_pl_find(conf, "x-amz-sdk-checksum-algorithm", &sdk) > 1)
+    has_cl = s3_pl_find(conf, "content-length", &cl);
+    has_sha = s3_pl_find(conf, "x-amz-content-sha256", &sha);
+    has_dl = s3_pl_find(conf, "x-amz-decoded-content-length", &dl);
+    has_md5 = s3_pl_find(conf, "content-md5", &md5);
+    has_trailer = s3_pl_find(conf, "x-amz-trailer", &trailer);
+    has_sdk = s3_pl_find(conf, "x-amz-sdk-checksum-algorithm", &sdk);
+
+    if (has_cl > 1 || has_sha > 1 || has_dl > 1 || has_md5 > 1
+        || has_trailer > 1 || has_sdk > 1)
     {
         return s3_pl_fail(p, S3_ERR_INVALID_ARGUMENT);
     }
 
-    if (cl.data != NULL && !s3_pl_length(cl, &p->content_length)) {
+    if (has_cl && !s3_pl_length(cl, &p->content_length)) {
         return s3_pl_fail(p, S3_ERR_INVALID_ARGUMENT);
     }
 
@@ -195,7 +199,7 @@ s3_payload_init(s3_payload_t *p, const s3_payload_conf_t *conf)
     memset(&cc, 0, sizeof(cc));
     cc.decoded_length = -1;
 
-    if (sha.data == NULL || s3_pl_eq(sha, S3_SIGV4_UNSIGNED_PAYLOAD)) {
+    if (!has_sha || s3_pl_eq(sha, S3_SIGV4_UNSIGNED_PAYLOAD)) {
         p->kind = S3_PAYLOAD_UNSIGNED;
 
     } else if (s3_pl_unhex32(sha, p->sha_want)) {
@@ -223,7 +227,7 @@ s3_payload_init(s3_payload_t *p, const s3_payload_conf_t *conf)
     }
 
     if (p->kind == S3_PAYLOAD_STREAMING) {
-        if (dl.data == NULL) {
+        if (!has_dl) {
             return s3_pl_fail(p, S3_ERR_MISSING_CONTENT_LENGTH);
         }
 
@@ -244,7 +248,7 @@ s3_payload_init(s3_payload_t *p, const s3_payload_conf_t *conf)
 
     /* Content-MD5 */
 
-    if (md5.data != NULL) {
+    if (has_md5) {
         n = kms_base64_decode((const char *) md5.data, md5.len, raw,
                               sizeof(raw));
         if (n != 16) {
@@ -289,7 +293,7 @@ s3_payload_init(s3_payload_t *p, const s3_payload_conf_t *conf)
 
     trailer_alg = S3_CKSUM_NONE;
 
-    if (trailer.data != NULL) {
+    if (has_trailer) {
         trailer_alg = s3_checksum_from_header(trailer.data, trailer.len);
 
         if (trailer_alg == S3_CKSUM_NONE
@@ -311,7 +315,7 @@ s3_payload_init(s3_payload_t *p, const s3_payload_conf_t *conf)
 
     /* x-amz-sdk-checksum-algorithm names the checksum that came */
 
-    if (sdk.data != NULL) {
+    if (has_sdk) {
         sdk_alg = s3_checksum_from_name(sdk.data, sdk.len);
         if (sdk_alg == S3_CKSUM_NONE || sdk_alg != p->alg) {
             return s3_pl_fail(p, S3_ERR_INVALID_REQUEST);
@@ -561,7 +565,9 @@ s3_payload_stored_encoding(const s3_header_t *headers, size_t nheaders,
     n = 0;
 
     for (i = 0; i < nheaders; i++) {
-        if (!s3_pl_caseeq(headers[i].name, "content-encoding")) {
+        if (!s3_pl_caseeq(headers[i].name, "content-encoding")
+            || headers[i].value.len == 0)
+        {
             continue;
         }
 
