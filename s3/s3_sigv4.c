@@ -689,7 +689,7 @@ s3_canonical_path(const s3_canon_t *c, s3_sink_t *s)
     p = path.data;
     end = path.data + path.len;
 
-    while (p <= end) {
+    for ( ;; ) {
         slash = p < end ? memchr(p, '/', (size_t) (end - p)) : NULL;
         if (slash == NULL) {
             slash = end;
@@ -711,6 +711,10 @@ s3_canonical_path(const s3_canon_t *c, s3_sink_t *s)
             }
             seg[n].data = p;
             seg[n++].len = i;
+        }
+
+        if (slash == end) {
+            break;
         }
 
         p = slash + 1;
@@ -1074,6 +1078,10 @@ s3_parse_credential(s3_sigv4_auth_t *a, s3_str_t cred)
     part[3] = &a->service;
     part[4] = &a->terminator;
 
+    if (cred.len == 0) {
+        return S3_SIGV4_BAD_CREDENTIAL;
+    }
+
     p = cred.data;
     end = cred.data + cred.len;
 
@@ -1089,7 +1097,10 @@ s3_parse_credential(s3_sigv4_auth_t *a, s3_str_t cred)
 
         part[i]->data = p;
         part[i]->len = (size_t) (slash - p);
-        p = slash + 1;
+
+        if (slash < end) {
+            p = slash + 1;
+        }
     }
 
     if (a->date.len != 8 || !s3_digits(a->date.data, 8, &d)) {
@@ -1548,6 +1559,8 @@ s3_sigv4_parse(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a)
             return s3_sigv4_error(a->form, s3_fail(a, S3_SIGV4_MULTIPLE));
         }
 
+        a->parsed = 1;
+
         return S3_OK;
     }
 
@@ -1558,6 +1571,8 @@ s3_sigv4_parse(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a)
         if (rc != S3_SIGV4_OK) {
             return s3_sigv4_error(a->form, s3_fail(a, rc));
         }
+
+        a->parsed = 1;
 
         return S3_OK;
     }
@@ -1584,7 +1599,7 @@ s3_sigv4_check(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a,
     int64_t   skew;
     s3_str_t  name;
 
-    if (a->form == S3_SIGV4_NONE || a->access_key.len == 0) {
+    if (!a->parsed) {
         return s3_sigv4_error(a->form, s3_fail(a, a->reason != S3_SIGV4_OK
                                                   ? a->reason
                                                   : S3_SIGV4_MISSING));

@@ -1502,6 +1502,15 @@ no_auth_and_more_than_one_auth(void **state)
     assert_int_equal(s3_sigv4_parse(&q.r, &a), S3_ERR_ACCESS_DENIED);
     assert_int_equal(s3_sigv4_check(&q.r, &a, &(s3_sigv4_conf_t) { 0 }),
                      S3_ERR_ACCESS_DENIED);
+
+    /* so does one after a parse that failed half-way */
+    ex_get(&q, EX_GET_AUTH);
+    q.h[4].value = str_of("2013");
+    assert_int_equal(s3_sigv4_parse(&q.r, &a), S3_ERR_ACCESS_DENIED);
+    assert_true(a.access_key.len > 0);
+    assert_int_equal(s3_sigv4_check(&q.r, &a, &(s3_sigv4_conf_t) { 0 }),
+                     S3_ERR_ACCESS_DENIED);
+    assert_int_equal(s3_sigv4_reason(&a), S3_SIGV4_BAD_DATE);
 }
 
 
