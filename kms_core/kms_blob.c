@@ -23,6 +23,42 @@
 
 static int kms_blob_aad(const unsigned char *hdr, const unsigned char *ctx,
     size_t ctxlen, kms_buf_t *aad);
+static int kms_blob_gcm(kms_gcm_t *g, int enc, const unsigned char *key,
+    const void *aad, size_t aadlen, const unsigned char *in, size_t len,
+    unsigned char *out, unsigned char *tag);
+
+
+/*
+ * With a handle (the context's, reused call after call) GCM costs no
+ * allocation; without one, the one-shot functions.
+ */
+static int
+kms_blob_gcm(kms_gcm_t *g, int enc, const unsigned char *key,
+    const void *aad, size_t aadlen, const unsigned char *in, size_t len,
+    unsigned char *out, unsigned char *tag)
+{
+    static const unsigned char  iv[12];
+
+    if (g == NULL) {
+        return enc ? kms_gcm_encrypt(key, iv, sizeof(iv), aad, aadlen, in,
+                                     len, out, tag)
+                   : kms_gcm_decrypt(key, iv, sizeof(iv), aad, aadlen, in,
+                                     len, out, tag);
+    }
+
+    if (kms_gcm_start(g, enc, key, iv, sizeof(iv)) != 0
+        || kms_gcm_aad(g, aad, aadlen) != 0
+        || kms_gcm_update(g, in, len, out) != 0
+        || kms_gcm_finish(g, tag) != 0)
+    {
+        if (!enc) {
+            kms_wipe(out, len);
+        }
+        return -1;
+    }
+
+    return 0;
+}
 
 
 static int
@@ -43,12 +79,12 @@ kms_blob_aad(const unsigned char *hdr, const unsigned char *ctx,
 
 
 int
-kms_blob_seal(const unsigned char material[KMS_MATERIAL_LEN],
-    const unsigned char id[KMS_ID_LEN], uint32_t version,
+kms_blob_seal(kms_gcm_t *g, const unsigned char material[KMS_MATERIAL_LEN],
+    const unsigned char *nonce, const unsigned char id[KMS_ID_LEN],
+    uint32_t version,
     const unsigned char *ctx, size_t ctxlen, const unsigned char *pt,
     size_t len, unsigned char *out)
 {
-    static const unsigned char  iv[12];
     unsigned char               key[32];
     unsigned char               stack[128];
     kms_buf_t                   aad;
@@ -61,7 +97,10 @@ kms_blob_seal(const unsigned char material[KMS_MATERIAL_LEN],
     out[19] = (unsigned char) (version >> 8);
     out[20] = (unsigned char) version;
 
-    if (kms_random(out + 21, 32) != 0) {
+    if (nonce != NULL) {
+        memcpy(out + 21, nonce, 32);
+
+    } else if (kms_random(out + 21, 32) != 0) {
         return -1;
     }
 
@@ -83,9 +122,9 @@ kms_blob_seal(const unsigned char material[KMS_MATERIAL_LEN],
             ctxlen = 2;
         }
 
-        rc = kms_gcm_encrypt(key, iv, sizeof(iv), stack, 21 + ctxlen, pt,
-                             len, out + KMS_BLOB_HDR_LEN,
-                             out + KMS_BLOB_HDR_LEN + len);
+        rc = kms_blob_gcm(g, 1, key, stack, 21 + ctxlen, pt, len,
+                          out + KMS_BLOB_HDR_LEN,
+                          out + KMS_BLOB_HDR_LEN + len);
         kms_wipe(key, sizeof(key));
         return rc;
     }
@@ -93,9 +132,9 @@ kms_blob_seal(const unsigned char material[KMS_MATERIAL_LEN],
     kms_buf_init(&aad);
     rc = kms_blob_aad(out, ctx, ctxlen, &aad);
     if (rc == 0) {
-        rc = kms_gcm_encrypt(key, iv, sizeof(iv), aad.data, aad.len, pt, len,
-                             out + KMS_BLOB_HDR_LEN,
-                             out + KMS_BLOB_HDR_LEN + len);
+        rc = kms_blob_gcm(g, 1, key, aad.data, aad.len, pt, len,
+                          out + KMS_BLOB_HDR_LEN,
+                          out + KMS_BLOB_HDR_LEN + len);
     }
 
     kms_buf_free(&aad);
@@ -124,12 +163,12 @@ kms_blob_parse(const unsigned char *blob, size_t len, kms_blob_t *b)
 
 
 int
-kms_blob_open(const unsigned char material[KMS_MATERIAL_LEN],
+kms_blob_open(kms_gcm_t *g, const unsigned char material[KMS_MATERIAL_LEN],
     const unsigned char *blob, const kms_blob_t *b, const unsigned char *ctx,
     size_t ctxlen, unsigned char *out)
 {
-    static const unsigned char  iv[12];
     unsigned char               key[32];
+    unsigned char               stack[128];
     kms_buf_t                   aad;
     int                         rc;
 
@@ -140,11 +179,27 @@ kms_blob_open(const unsigned char material[KMS_MATERIAL_LEN],
         return -1;
     }
 
+    if (ctxlen + 23 <= sizeof(stack)) {
+        memcpy(stack, blob, 21);
+        if (ctx != NULL && ctxlen) {
+            memcpy(stack + 21, ctx, ctxlen);
+        } else {
+            stack[21] = 0;
+            stack[22] = 0;
+            ctxlen = 2;
+        }
+
+        rc = kms_blob_gcm(g, 0, key, stack, 21 + ctxlen, b->ct, b->ctlen,
+                          out, (unsigned char *) b->tag);
+        kms_wipe(key, sizeof(key));
+        return rc;
+    }
+
     kms_buf_init(&aad);
     rc = kms_blob_aad(blob, ctx, ctxlen, &aad);
     if (rc == 0) {
-        rc = kms_gcm_decrypt(key, iv, sizeof(iv), aad.data, aad.len, b->ct,
-                             b->ctlen, out, b->tag);
+        rc = kms_blob_gcm(g, 0, key, aad.data, aad.len, b->ct, b->ctlen, out,
+                          (unsigned char *) b->tag);
     }
 
     kms_buf_free(&aad);

@@ -72,6 +72,13 @@ kms_buf_grow(kms_buf_t *b, size_t n)
 }
 
 
+int
+kms_buf_reserve(kms_buf_t *b, size_t n)
+{
+    return kms_buf_grow(b, n);
+}
+
+
 void
 kms_buf_add(kms_buf_t *b, const void *p, size_t n)
 {
@@ -114,6 +121,19 @@ kms_buf_fmt(kms_buf_t *b, const char *fmt, ...)
 }
 
 
+/* 1 for the bytes a JSON string cannot hold as they are */
+static const unsigned char  kms_json_esc[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1
+};
+
+
 void
 kms_buf_json(kms_buf_t *b, const char *s, size_t n)
 {
@@ -122,12 +142,16 @@ kms_buf_json(kms_buf_t *b, const char *s, size_t n)
     unsigned char      c;
     char               esc[6];
 
-    kms_buf_add(b, "\"", 1);
+    if (kms_buf_grow(b, n + 2) != 0) {
+        return;
+    }
+
+    b->data[b->len++] = '"';
 
     for (i = 0, start = 0; i < n; i++) {
         c = (unsigned char) s[i];
 
-        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
+        if (!kms_json_esc[c]) {
             continue;
         }
 

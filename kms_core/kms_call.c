@@ -1333,8 +1333,14 @@ kms_account(const kms_call_t *c)
 void
 kms_set_resource(kms_call_t *c, const kms_key_t *k)
 {
-    snprintf(c->res_account, sizeof(c->res_account), "%s", k->account);
-    snprintf(c->res_arn, sizeof(c->res_arn), "%s", k->arn ? k->arn : "");
+    size_t  n = k->arn ? strlen(k->arn) : 0;
+
+    memcpy(c->res_account, k->account, sizeof(c->res_account));
+    if (n >= sizeof(c->res_arn)) {
+        n = 0;
+    }
+    memcpy(c->res_arn, k->arn ? k->arn : "", n);
+    c->res_arn[n] = '\0';
 }
 
 
@@ -2172,13 +2178,105 @@ kms_call_free(kms_call_t *c)
 static void
 kms_audit_camel(kms_buf_t *b, const char *k)
 {
-    char  tmp[128];
+    char  first;
 
-    snprintf(tmp, sizeof(tmp), "%s", k);
-    if (tmp[0] >= 'A' && tmp[0] <= 'Z') {
-        tmp[0] = (char) (tmp[0] - 'A' + 'a');
+    first = *k >= 'A' && *k <= 'Z' ? (char) (*k - 'A' + 'a') : *k;
+
+    kms_buf_add(b, "\"", 1);
+    kms_buf_add(b, &first, 1);
+    kms_buf_add(b, k + 1, strlen(k + 1));
+    kms_buf_add(b, "\"", 1);
+}
+
+
+/* a JSON value as it came, written without jansson's allocations */
+static void
+kms_audit_json(kms_buf_t *b, json_t *v, int depth)
+{
+    const char  *k;
+    json_t      *e;
+    size_t       i;
+    int          first = 1;
+
+    switch (json_typeof(v)) {
+
+    case JSON_STRING:
+        kms_buf_json(b, json_string_value(v), json_string_length(v));
+        return;
+
+    case JSON_INTEGER:
+        kms_buf_fmt(b, "%lld", (long long) json_integer_value(v));
+        return;
+
+    case JSON_REAL:
+        kms_buf_fmt(b, "%.17g", json_real_value(v));
+        return;
+
+    case JSON_TRUE:
+        kms_buf_str(b, "true");
+        return;
+
+    case JSON_FALSE:
+        kms_buf_str(b, "false");
+        return;
+
+    case JSON_ARRAY:
+        if (depth > 8) {
+            kms_buf_str(b, "null");
+            return;
+        }
+        kms_buf_str(b, "[");
+        json_array_foreach(v, i, e) {
+            kms_buf_str(b, first ? "" : ",");
+            first = 0;
+            kms_audit_json(b, e, depth + 1);
+        }
+        kms_buf_str(b, "]");
+        return;
+
+    case JSON_OBJECT:
+        if (depth > 8) {
+            kms_buf_str(b, "null");
+            return;
+        }
+        kms_buf_str(b, "{");
+        json_object_foreach(v, k, e) {
+            kms_buf_str(b, first ? "" : ",");
+            first = 0;
+            kms_buf_jstr(b, k);
+            kms_buf_str(b, ":");
+            kms_audit_json(b, e, depth + 1);
+        }
+        kms_buf_str(b, "}");
+        return;
+
+    default:
+        kms_buf_str(b, "null");
     }
-    kms_buf_jstr(b, tmp);
+}
+
+
+static void
+kms_audit_time(kms_call_t *c, kms_buf_t *b, int64_t ms)
+{
+    kms_buf_t  t;
+
+    /* one strftime per second, not per call */
+    if (ms / 1000 != c->ctx->iso_sec) {
+        kms_buf_init(&t);
+        kms_buf_iso(&t, ms);
+        if (t.data != NULL && t.len < sizeof(c->ctx->iso)) {
+            memcpy(c->ctx->iso, t.data, t.len + 1);
+            c->ctx->iso_sec = ms / 1000;
+        }
+        kms_buf_free(&t);
+        if (ms / 1000 != c->ctx->iso_sec) {
+            kms_buf_iso(b, ms);
+            return;
+        }
+    }
+
+    kms_buf_str(b, c->ctx->iso);
 }
 
 
@@ -2191,7 +2289,6 @@ kms_audit_params(kms_call_t *c, kms_buf_t *b)
 {
     const char  *k;
     json_t      *v;
-    char        *s;
     int          first = 1;
 
     if (c->req == NULL || json_object_size(c->req) == 0) {
@@ -2208,19 +2305,13 @@ kms_audit_params(kms_call_t *c, kms_buf_t *b)
             continue;
         }
 
-        s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (s == NULL) {
-            continue;
-        }
-
         if (!first) {
             kms_buf_str(b, ",");
         }
         first = 0;
         kms_audit_camel(b, k);
         kms_buf_str(b, ":");
-        kms_buf_str(b, s);
-        free(s);
+        kms_audit_json(b, v, 0);
     }
 
     if (c->op && c->op->crypto && json_object_get(c->req, "EncryptionAlgorithm")
@@ -2246,6 +2337,7 @@ kms_audit(kms_call_t *c)
                               || c->kind == KMS_KIND_GW_DECRYPT;
 
     kms_buf_reset(b);
+    (void) kms_buf_reserve(b, 2048);
 
     arn = cl && cl->arn ? cl->arn : "";
     acct = kms_account(c);
@@ -2274,7 +2366,7 @@ kms_audit(kms_call_t *c)
         kms_buf_str(b, ",\"invokedBy\":\"s3.amazonaws.com\"");
     }
     kms_buf_str(b, "},\"eventTime\":\"");
-    kms_buf_iso(b, cl ? cl->now_ms : 0);
+    kms_audit_time(c, b, cl ? cl->now_ms : 0);
     kms_buf_str(b, "\",\"eventSource\":\"kms.amazonaws.com\",\"eventName\":");
     kms_buf_jstr(b, c->event_name);
     kms_buf_str(b, ",\"awsRegion\":");
@@ -2311,9 +2403,20 @@ kms_audit(kms_call_t *c)
         kms_buf_jstr(b, uuid);
     }
 
-    kms_uuid_random_text(uuid);
-    kms_buf_fmt(b, ",\"eventID\":\"%s\",\"readOnly\":%s", uuid,
-                c->op && c->op->read_only ? "true" : "false");
+    {
+        unsigned char  r[KMS_ID_LEN];
+
+        if (kms_ctx_random(c->ctx, r, sizeof(r)) != 0) {
+            memset(r, 0, sizeof(r));
+        }
+        r[6] = (r[6] & 0x0f) | 0x40;
+        r[8] = (r[8] & 0x3f) | 0x80;
+        kms_uuid_text(r, uuid);
+    }
+    kms_buf_str(b, ",\"eventID\":\"");
+    kms_buf_add(b, uuid, KMS_ID_TEXT_LEN);
+    kms_buf_str(b, c->op && c->op->read_only ? "\",\"readOnly\":true"
+                                             : "\",\"readOnly\":false");
 
     if (c->res_arn[0]) {
         kms_buf_str(b, ",\"resources\":[{\"accountId\":");

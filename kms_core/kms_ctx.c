@@ -19,6 +19,7 @@
 
 
 #define KMS_RECORD_INFO  "KMS1 record"
+#define KMS_POOL_SIZE    4096
 
 
 struct kms_creds_s {
@@ -325,7 +326,13 @@ kms_ctx_new(const unsigned char root[KMS_ROOT_KEY_LEN],
     ctx->on_demand_max = conf && conf->rotations_on_demand_max
                          ? conf->rotations_on_demand_max : 25;
 
-    if (ctx->region == NULL || ctx->partition == NULL
+    ctx->gcm = kms_gcm_new();
+    ctx->iso_sec = -1;
+    ctx->pool = OPENSSL_secure_malloc(KMS_POOL_SIZE);
+    ctx->pool_off = KMS_POOL_SIZE;
+
+    if (ctx->region == NULL || ctx->partition == NULL || ctx->gcm == NULL
+        || ctx->pool == NULL
         || kms_ring_init(&ctx->ring) != 0)
     {
         goto failed;
@@ -348,10 +355,42 @@ kms_ctx_free(kms_ctx_t *ctx)
     }
 
     kms_ring_free(&ctx->ring);
+    kms_gcm_free(ctx->gcm);
+    if (ctx->pool != NULL) {
+        OPENSSL_secure_clear_free(ctx->pool, KMS_POOL_SIZE);
+    }
     free(ctx->region);
     free(ctx->partition);
     free(ctx->stored_fingerprint);
     OPENSSL_secure_clear_free(ctx, sizeof(kms_ctx_t));
+}
+
+
+int
+kms_ctx_random(kms_ctx_t *ctx, void *buf, size_t n)
+{
+    long  pid;
+
+    if (n > KMS_POOL_SIZE / 8) {
+        return kms_random(buf, n);
+    }
+
+    pid = (long) getpid();
+
+    if (ctx->pool_off + n > KMS_POOL_SIZE || pid != ctx->pool_pid) {
+        /* a forked child must never hand out its parent's bytes */
+        if (kms_random(ctx->pool, KMS_POOL_SIZE) != 0) {
+            ctx->pool_off = KMS_POOL_SIZE;
+            return -1;
+        }
+        ctx->pool_off = 0;
+        ctx->pool_pid = pid;
+    }
+
+    memcpy(buf, ctx->pool + ctx->pool_off, n);
+    kms_wipe(ctx->pool + ctx->pool_off, n);
+    ctx->pool_off += n;
+    return 0;
 }
 
 

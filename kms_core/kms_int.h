@@ -40,6 +40,7 @@ typedef struct {
 } kms_buf_t;
 
 void kms_buf_init(kms_buf_t *b);
+int kms_buf_reserve(kms_buf_t *b, size_t n);
 void kms_buf_free(kms_buf_t *b);
 void kms_buf_reset(kms_buf_t *b);
 void kms_buf_add(kms_buf_t *b, const void *p, size_t n);
@@ -98,15 +99,19 @@ typedef struct {
     const unsigned char  *tag;
 } kms_blob_t;
 
-/* out holds KMS_BLOB_MIN_LEN + len bytes */
-int kms_blob_seal(const unsigned char material[KMS_MATERIAL_LEN],
-    const unsigned char id[KMS_ID_LEN], uint32_t version,
+/*
+ * out holds KMS_BLOB_MIN_LEN + len bytes; g: a reusable handle or NULL;
+ * nonce: 32 random bytes, or NULL to draw them here
+ */
+int kms_blob_seal(kms_gcm_t *g, const unsigned char material[KMS_MATERIAL_LEN],
+    const unsigned char *nonce, const unsigned char id[KMS_ID_LEN],
+    uint32_t version,
     const unsigned char *ctx, size_t ctxlen, const unsigned char *pt,
     size_t len, unsigned char *out);
 /* splits a blob; -1 if it cannot be one (length, version byte) */
 int kms_blob_parse(const unsigned char *blob, size_t len, kms_blob_t *b);
 /* opens a parsed blob into out (ctlen bytes); -1 if it does not verify */
-int kms_blob_open(const unsigned char material[KMS_MATERIAL_LEN],
+int kms_blob_open(kms_gcm_t *g, const unsigned char material[KMS_MATERIAL_LEN],
     const unsigned char *blob, const kms_blob_t *b, const unsigned char *ctx,
     size_t ctxlen, unsigned char *out);
 
@@ -277,7 +282,20 @@ struct kms_ctx_s {
     kms_ring_t          ring;
     kms_log_pt          log;
     void               *log_data;
+    kms_gcm_t          *gcm;             /* reused by every blob */
+    unsigned char      *pool;            /* random bytes drawn ahead */
+    size_t              pool_off;
+    long                pool_pid;
+    int64_t             iso_sec;         /* the last audit time, formatted */
+    char                iso[24];
 };
+
+/*
+ * Random bytes from a pool refilled 4 KiB at a time (one DRBG call instead
+ * of one per nonce, data key and event id); the pool lives in the secure
+ * heap, bytes are wiped as they are handed out, and a fork refills it.
+ */
+int kms_ctx_random(kms_ctx_t *ctx, void *buf, size_t n);
 
 void kms_log(kms_ctx_t *ctx, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1602,15 +1602,22 @@ kms_seal(kms_call_t *c, const kms_key_t *k, const kms_buf_t *canon,
     const unsigned char *pt, size_t len, unsigned char **blob,
     size_t *bloblen)
 {
+    unsigned char  nonce[32];
+
     *bloblen = KMS_BLOB_MIN_LEN + len;
     *blob = malloc(*bloblen);
     if (*blob == NULL) {
         return -1;
     }
 
-    if (kms_blob_seal(k->material + (size_t) (k->nver - 1) * KMS_MATERIAL_LEN,
-                      k->id, k->nver, (const unsigned char *) canon->data,
-                      canon->len, pt, len, *blob) != 0)
+    if (kms_ctx_random(c->ctx, nonce, sizeof(nonce)) != 0
+        || kms_blob_seal(c->ctx->gcm,
+                         k->material
+                         + (size_t) (k->nver - 1) * KMS_MATERIAL_LEN,
+                         nonce, k->id, k->nver,
+                         (const unsigned char *) canon->data, canon->len, pt,
+                         len, *blob)
+           != 0)
     {
         free(*blob);
         *blob = NULL;
@@ -1745,7 +1752,7 @@ kms_open_blob(kms_call_t *c, const char *key_ref, const char *action,
         return KMS_R_ERR;
     }
 
-    if (kms_blob_open(k->material + (size_t) (b.version - 1)
+    if (kms_blob_open(c->ctx->gcm, k->material + (size_t) (b.version - 1)
                                     * KMS_MATERIAL_LEN,
                       c->p.blob, &b, (const unsigned char *) canon->data,
                       canon->len, out) != 0)
@@ -1967,7 +1974,7 @@ kms_exec_gdk(kms_call_t *c)
         return kms_nomem(c);
     }
 
-    if (kms_random(dk, n) != 0
+    if (kms_ctx_random(c->ctx, dk, n) != 0
         || kms_seal(c, k, &c->p.ectx_canon, dk, n, &blob, &bloblen) != 0)
     {
         OPENSSL_secure_clear_free(dk, n);

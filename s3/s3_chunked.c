@@ -227,7 +227,7 @@ s3_chunked_init(s3_chunked_t *d, const s3_chunked_conf_t *conf)
 
     if (d->is_signed) {
         if (s->key == NULL || s->amz_date.len != 16 || s->seed.len != 64
-            || s->scope.len > sizeof(d->scope))
+            || s->scope.len == 0 || s->scope.len > sizeof(d->scope))
         {
             return s3_ch_fail(d, S3_ERR_INTERNAL);
         }

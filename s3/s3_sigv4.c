@@ -76,6 +76,7 @@ static int s3_param_cmp(const void *x, const void *y);
 static int s3_query_next(const unsigned char **pos, const unsigned char *end,
     s3_param_t *p);
 
+static const unsigned char *s3_end(s3_str_t v);
 static int s3_is_space(unsigned c);
 static unsigned s3_lower(unsigned c);
 static int s3_caseeq(s3_str_t a, const char *lit);
@@ -149,6 +150,14 @@ s3_hexval(unsigned c)
     }
 
     return -1;
+}
+
+
+/* the end of a view; an empty view may have no data (nginx's args) */
+static const unsigned char *
+s3_end(s3_str_t v)
+{
+    return v.len ? v.data + v.len : v.data;
 }
 
 
@@ -311,7 +320,7 @@ static int
 s3_pct_eq(s3_str_t raw, const char *lit)
 {
     int                   c;
-    const unsigned char  *p = raw.data, *end = raw.data + raw.len;
+    const unsigned char  *p = raw.data, *end = s3_end(raw);
 
     for ( ;; ) {
         c = s3_pct_next(&p, end);
@@ -335,8 +344,8 @@ static int
 s3_enc_cmp(s3_str_t a, s3_str_t b)
 {
     int                   x, y;
-    const unsigned char  *p = a.data, *pe = a.data + a.len;
-    const unsigned char  *q = b.data, *qe = b.data + b.len;
+    const unsigned char  *p = a.data, *pe = s3_end(a);
+    const unsigned char  *q = b.data, *qe = s3_end(b);
 
     for ( ;; ) {
         x = s3_pct_next(&p, pe);
@@ -468,6 +477,10 @@ s3_sink_put(s3_sink_t *s, const void *p, size_t len)
     const unsigned char  *q = p;
     s3_sigv4_debug_t     *d = s->debug;
 
+    if (len == 0) {
+        return;
+    }
+
     if (d != NULL && d->creq != NULL) {
         if (d->creq_len < d->creq_cap) {
             room = d->creq_cap - d->creq_len;
@@ -572,7 +585,13 @@ s3_sink_reencode(s3_sink_t *s, const unsigned char *p, size_t len,
 {
     int                   c;
     unsigned char         b;
-    const unsigned char  *end = p + len;
+    const unsigned char  *end;
+
+    if (len == 0) {
+        return;
+    }
+
+    end = p + len;
 
     for ( ;; ) {
         c = s3_pct_next(&p, end);
@@ -670,7 +689,7 @@ s3_canonical_path(const s3_canon_t *c, s3_sink_t *s)
     p = path.data;
     end = path.data + path.len;
 
-    while (p <= end) {
+    for ( ;; ) {
         slash = p < end ? memchr(p, '/', (size_t) (end - p)) : NULL;
         if (slash == NULL) {
             slash = end;
@@ -692,6 +711,10 @@ s3_canonical_path(const s3_canon_t *c, s3_sink_t *s)
             }
             seg[n].data = p;
             seg[n++].len = i;
+        }
+
+        if (slash == end) {
+            break;
         }
 
         p = slash + 1;
@@ -721,7 +744,7 @@ s3_canonical_query(const s3_canon_t *c, s3_sink_t *s)
 
     n = 0;
     pos = c->req->query.data;
-    end = pos + c->req->query.len;
+    end = s3_end(c->req->query);
 
     while (s3_query_next(&pos, end, &q)) {
         if (!s3_pct_valid(q.name) || !s3_pct_valid(q.value)) {
@@ -1055,6 +1078,10 @@ s3_parse_credential(s3_sigv4_auth_t *a, s3_str_t cred)
     part[3] = &a->service;
     part[4] = &a->terminator;
 
+    if (cred.len == 0) {
+        return S3_SIGV4_BAD_CREDENTIAL;
+    }
+
     p = cred.data;
     end = cred.data + cred.len;
 
@@ -1070,7 +1097,10 @@ s3_parse_credential(s3_sigv4_auth_t *a, s3_str_t cred)
 
         part[i]->data = p;
         part[i]->len = (size_t) (slash - p);
-        p = slash + 1;
+
+        if (slash < end) {
+            p = slash + 1;
+        }
     }
 
     if (a->date.len != 8 || !s3_digits(a->date.data, 8, &d)) {
@@ -1300,7 +1330,7 @@ s3_decode_into(s3_sigv4_auth_t *a, s3_str_t raw, s3_str_t *out)
 {
     int                   c;
     unsigned char        *dst;
-    const unsigned char  *p = raw.data, *end = raw.data + raw.len;
+    const unsigned char  *p = raw.data, *end = s3_end(raw);
 
     if (!s3_pct_valid(raw)) {
         return S3_SIGV4_BAD_ENCODING;
@@ -1340,7 +1370,7 @@ s3_parse_query_auth(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a)
 
     found = 0;
     pos = r->query.data;
-    end = pos + r->query.len;
+    end = s3_end(r->query);
 
     while (s3_query_next(&pos, end, &q)) {
         for (i = 0; i < 7; i++) {
@@ -1464,7 +1494,7 @@ s3_sigv4_parse(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a)
     query_auth = 0;
     v2_query = 0;
     pos = r->query.data;
-    end = pos + r->query.len;
+    end = s3_end(r->query);
 
     while (s3_query_next(&pos, end, &q)) {
         if (s3_pct_eq(q.name, "X-Amz-Algorithm")
@@ -1529,6 +1559,8 @@ s3_sigv4_parse(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a)
             return s3_sigv4_error(a->form, s3_fail(a, S3_SIGV4_MULTIPLE));
         }
 
+        a->parsed = 1;
+
         return S3_OK;
     }
 
@@ -1539,6 +1571,8 @@ s3_sigv4_parse(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a)
         if (rc != S3_SIGV4_OK) {
             return s3_sigv4_error(a->form, s3_fail(a, rc));
         }
+
+        a->parsed = 1;
 
         return S3_OK;
     }
@@ -1565,7 +1599,7 @@ s3_sigv4_check(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a,
     int64_t   skew;
     s3_str_t  name;
 
-    if (a->form == S3_SIGV4_NONE || a->access_key.len == 0) {
+    if (!a->parsed) {
         return s3_sigv4_error(a->form, s3_fail(a, a->reason != S3_SIGV4_OK
                                                   ? a->reason
                                                   : S3_SIGV4_MISSING));
@@ -1871,7 +1905,7 @@ s3_sigv4_signing_key(const void *secret, size_t secret_len, s3_str_t date,
 static void
 s3_out_put(s3_out_t *o, const void *p, size_t len)
 {
-    if (o->len + len < o->cap) {
+    if (len && o->len + len < o->cap) {
         memcpy(o->p + o->len, p, len);
     }
 

@@ -116,7 +116,8 @@ typedef enum {
 
 /*
  * Parsed authentication.  Views point into the request's Authorization
- * header or into buf (percent-decoded query values).  Fields after
+ * header or into buf (percent-decoded query values): keep the struct where
+ * s3_sigv4_parse() filled it, do not copy it by value.  Fields after
  * "internal" are for this module.
  */
 typedef struct {
@@ -144,6 +145,7 @@ typedef struct {
     s3_str_t            signed_names[S3_SIGV4_MAX_SIGNED_HEADERS];
     unsigned char       sig[32];
     unsigned            sig_valid:1;
+    unsigned            parsed:1;
     size_t              used;
     unsigned char       buf[2048];
 } s3_sigv4_auth_t;

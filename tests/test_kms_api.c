@@ -412,6 +412,23 @@ create_key_refuses_what_is_not_supported(void **state)
 
 
 static void
+json_specials_round_trip(void **state)
+{
+    const char  *want = "q\"b\\n\nt\tc\x01" "d\x7f" "\xc3\xa9/";
+
+    api(&alice, "CreateKey", "{\"Description\":\"q\\\"b\\\\n\\nt\\tc"
+        "\\u0001d\\u007f\\u00e9/\"}");
+    expect_ok();
+    assert_string_equal(js(json_object_get(R.body, "KeyMetadata"),
+                           "Description"), want);
+    assert_string_equal(js(json_object_get(json_object_get(R.audit,
+                           "requestParameters"), "description") ? json_object_get(
+                           R.audit, "requestParameters") : R.audit,
+                           "description"), want);
+}
+
+
+static void
 bad_requests_are_serialization_errors(void **state)
 {
     api(&alice, "DescribeKey", "{\"KeyId\":");
@@ -1710,6 +1727,7 @@ main(void)
         T(calls_before_load_are_refused),
         T(create_key_returns_full_metadata),
         T(create_key_refuses_what_is_not_supported),
+        T(json_specials_round_trip),
         T(bad_requests_are_serialization_errors),
         T(unknown_and_unsupported_operations),
         T(describe_key_by_every_reference),
