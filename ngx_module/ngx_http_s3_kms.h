@@ -17,6 +17,11 @@
 #include "kms.h"
 #include "kms_crypto.h"
 #include "s3_sigv4.h"
+#include "s3_request.h"
+#include "s3_sse.h"
+#include "s3_xml.h"
+#include "s3_payload.h"
+#include "s3_objfmt.h"
 
 
 #define NGX_HTTP_S3_KMS_REQUEST_ID_LEN  36
@@ -77,7 +82,22 @@ typedef struct {
 
 
 typedef struct {
-    ngx_flag_t                   api;          /* kms_api here */
+    ngx_flag_t                   api;          /* s3_kms_api here */
+
+    ngx_flag_t                   gateway;      /* s3_kms_gateway */
+    ngx_http_upstream_conf_t     upstream;     /* s3_kms_backend */
+    ngx_str_t                    backend_url;
+    ngx_str_t                    backend_host; /* Host: as signed */
+    ngx_str_t                    backend_akid;
+    ngx_str_t                    backend_secret;
+    ngx_str_t                    backend_region;
+    ngx_uint_t                   backend_ssl;
+    ngx_flag_t                   ssl_verify;
+    ngx_str_t                    ssl_trusted_certificate;
+    ngx_uint_t                   frame_log2;   /* s3_kms_frame_size */
+    size_t                       out_buffer;   /* s3_kms_buffers */
+    ngx_uint_t                   out_buffers;
+    ngx_array_t                 *vhosts;       /* ngx_str_t */
 } ngx_http_s3_kms_loc_conf_t;
 
 
@@ -117,6 +137,20 @@ struct ngx_http_s3_kms_worker_s {
     /* SigV4 signing keys by (access key id, date, region, service) */
     ngx_http_s3_kms_sigkey_t    *sigkeys;
 };
+
+
+/* a small request body read into memory (ngx_http_s3_kms_body.c) */
+
+typedef void (*ngx_http_s3_kms_membody_done_pt)(ngx_http_request_t *r);
+
+typedef struct {
+    ngx_http_s3_kms_membody_done_pt  done;
+    u_char                          *body;
+    size_t                           len;
+    size_t                           cap;
+    size_t                           max;
+    ngx_uint_t                       too_big;
+} ngx_http_s3_kms_membody_t;
 
 
 /* a KMS call driven through Redis on the event loop */
@@ -191,6 +225,21 @@ const u_char *ngx_http_s3_kms_signing_key(ngx_http_s3_kms_worker_t *w,
     const kms_cred_t *cred, const char *date, size_t datelen,
     const char *region, size_t regionlen, const char *service,
     size_t servicelen);
+
+/* ngx_http_s3_kms_gateway.c, ngx_http_s3_kms_backend.c */
+ngx_int_t ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_s3_kms_gateway_init(ngx_conf_t *cf);
+char *ngx_http_s3_kms_backend(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_s3_kms_gateway(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_s3_kms_backend_create_conf(ngx_http_s3_kms_loc_conf_t *lcf);
+char *ngx_http_s3_kms_backend_merge_conf(ngx_conf_t *cf,
+    ngx_http_s3_kms_loc_conf_t *prev, ngx_http_s3_kms_loc_conf_t *conf);
+
+/* ngx_http_s3_kms_body.c: the module ctx starts with the membody */
+ngx_int_t ngx_http_s3_kms_membody_read(ngx_http_request_t *r, size_t max,
+    ngx_http_s3_kms_membody_done_pt done);
 
 /* ngx_http_s3_kms_api.c */
 ngx_int_t ngx_http_s3_kms_api_handler(ngx_http_request_t *r);

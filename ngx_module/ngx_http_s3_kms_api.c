@@ -14,11 +14,8 @@
 
 
 typedef struct {
+    ngx_http_s3_kms_membody_t    mem;          /* first: see body.c */
     ngx_http_request_t          *request;
-    u_char                      *body;
-    size_t                       len;
-    size_t                       cap;
-    size_t                       max;
 
     ngx_str_t                    operation;
     kms_caller_t                 caller;
@@ -27,14 +24,10 @@ typedef struct {
     u_char                      *user_agent;
 
     ngx_http_s3_kms_run_t        run;
-    ngx_uint_t                   too_big;
 } ngx_http_s3_kms_api_ctx_t;
 
 
 static void ngx_http_s3_kms_api_body(ngx_http_request_t *r);
-static void ngx_http_s3_kms_api_read_more(ngx_http_request_t *r);
-static ngx_int_t ngx_http_s3_kms_api_collect(ngx_http_request_t *r,
-    ngx_http_s3_kms_api_ctx_t *ctx);
 static void ngx_http_s3_kms_api_start(ngx_http_request_t *r,
     ngx_http_s3_kms_api_ctx_t *ctx);
 static void ngx_http_s3_kms_api_done(ngx_http_s3_kms_run_t *run);
@@ -66,16 +59,15 @@ ngx_http_s3_kms_api_handler(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_s3_kms_module);
 
     ctx->request = r;
-    ctx->max = mcf->api_max_body;
 
     ngx_http_s3_kms_request_id(ctx->request_id);
 
     if (!(r->method & NGX_HTTP_POST)
-        || r->headers_in.content_length_n > (off_t) ctx->max)
+        || r->headers_in.content_length_n > (off_t) mcf->api_max_body)
     {
         /* answered without reading the body */
 
-        ctx->too_big = (r->method & NGX_HTTP_POST) ? 1 : 0;
+        ctx->mem.too_big = (r->method & NGX_HTTP_POST) ? 1 : 0;
 
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
@@ -88,128 +80,16 @@ ngx_http_s3_kms_api_handler(ngx_http_request_t *r)
         return NGX_DONE;
     }
 
-    /*
-     * Unbuffered reading into our own buffer: the body never goes to a
-     * temporary file, whatever client_body_buffer_size says.
-     */
-
-    r->request_body_no_buffering = 1;
-
-    rc = ngx_http_read_client_request_body(r, ngx_http_s3_kms_api_body);
-
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        return rc;
-    }
-
-    return NGX_DONE;
+    return ngx_http_s3_kms_membody_read(r, mcf->api_max_body,
+                                        ngx_http_s3_kms_api_body);
 }
 
 
 static void
 ngx_http_s3_kms_api_body(ngx_http_request_t *r)
 {
-    ngx_http_s3_kms_api_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
-
-    if (ngx_http_s3_kms_api_collect(r, ctx) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    if (r->reading_body) {
-        r->read_event_handler = ngx_http_s3_kms_api_read_more;
-        return;
-    }
-
-    ngx_http_s3_kms_api_start(r, ctx);
-}
-
-
-static void
-ngx_http_s3_kms_api_read_more(ngx_http_request_t *r)
-{
-    ngx_int_t                   rc;
-    ngx_http_s3_kms_api_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
-
-    for ( ;; ) {
-        rc = ngx_http_read_unbuffered_request_body(r);
-
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            ngx_http_finalize_request(r, rc);
-            return;
-        }
-
-        if (ngx_http_s3_kms_api_collect(r, ctx) != NGX_OK) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        if (rc == NGX_AGAIN) {
-            return;
-        }
-
-        /* NGX_OK: the whole body is in */
-
-        r->read_event_handler = ngx_http_block_reading;
-        ngx_http_s3_kms_api_start(r, ctx);
-        return;
-    }
-}
-
-
-/* moves what the body filters produced into ctx->body */
-
-static ngx_int_t
-ngx_http_s3_kms_api_collect(ngx_http_request_t *r,
-    ngx_http_s3_kms_api_ctx_t *ctx)
-{
-    size_t        n;
-    ngx_chain_t  *cl;
-
-    if (r->request_body == NULL) {
-        return NGX_OK;
-    }
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        n = cl->buf->last - cl->buf->pos;
-
-        if (n == 0) {
-            continue;
-        }
-
-        if (ctx->too_big || ctx->len + n > ctx->max) {
-            ctx->too_big = 1;
-            cl->buf->pos = cl->buf->last;
-            continue;
-        }
-
-        if (ctx->body == NULL) {
-            /* Content-Length, if any, is at most ctx->max (checked) */
-
-            ctx->cap = r->headers_in.content_length_n > 0
-                       ? (size_t) r->headers_in.content_length_n : ctx->max;
-
-            ctx->body = ngx_pnalloc(r->pool, ctx->cap + 1);
-            if (ctx->body == NULL) {
-                return NGX_ERROR;
-            }
-        }
-
-        if (ctx->len + n > ctx->cap) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(ctx->body + ctx->len, cl->buf->pos, n);
-        ctx->len += n;
-        cl->buf->pos = cl->buf->last;
-    }
-
-    r->request_body->bufs = NULL;
-
-    return NGX_OK;
+    ngx_http_s3_kms_api_start(r, ngx_http_get_module_ctx(r,
+                                                ngx_http_s3_kms_module));
 }
 
 
@@ -230,11 +110,12 @@ ngx_http_s3_kms_api_start(ngx_http_request_t *r,
     mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
     w = mcf->worker;
 
-    if (ctx->body == NULL) {
-        ctx->body = (u_char *) "";
-    }
+    if (ctx->mem.body == NULL) {
+        ctx->mem.body = (u_char *) "";
 
-    ctx->body[ctx->len] = '\0';
+    } else {
+        ctx->mem.body[ctx->mem.len] = '\0';
+    }
 
     /* the operation, from X-Amz-Target */
 
@@ -275,7 +156,8 @@ ngx_http_s3_kms_api_start(ngx_http_request_t *r,
         err = KMS_ERR_UNKNOWN_OPERATION;
 
     } else {
-        err = ngx_http_s3_kms_api_auth(r, ctx->body, ctx->len, &cred, &msg);
+        err = ngx_http_s3_kms_api_auth(r, ctx->mem.body, ctx->mem.len, &cred,
+                                       &msg);
     }
 
     if (cred != NULL) {
@@ -284,7 +166,7 @@ ngx_http_s3_kms_api_start(ngx_http_request_t *r,
         ctx->caller.arn = cred->arn;
     }
 
-    if (err == KMS_OK && ctx->too_big) {
+    if (err == KMS_OK && ctx->mem.too_big) {
         err = KMS_ERR_VALIDATION;
         ngx_str_set(&msg, "Request body is larger than the service accepts");
     }
@@ -304,7 +186,7 @@ ngx_http_s3_kms_api_start(ngx_http_request_t *r,
     call = kms_call_new(w->kms, &ctx->caller,
                         (const char *) ngx_http_s3_kms_cstr(r->pool,
                                                             &ctx->operation),
-                        (const char *) ctx->body, ctx->len);
+                        (const char *) ctx->mem.body, ctx->mem.len);
     if (call == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;

@@ -1,0 +1,2348 @@
+
+/*
+ * The S3 gateway: S3 clients talk to nginx as to S3; object bodies are
+ * encrypted (PutObject) before they reach the backend and decrypted
+ * (GetObject) on the way back, under per-object data keys from the KMS
+ * core.  Every other request is re-signed and relayed, or refused with
+ * S3's NotImplemented when relaying it could leak plaintext or ciphertext.
+ *
+ * A request goes through:
+ *   authentication (SigV4: header or presigned; the payload mode),
+ *   classification (s3/s3_request.c) and the SSE header rules,
+ *   then by operation:
+ *     PutObject   the data key (KMS GenerateDataKey, in memory), then the
+ *                 body streams through the encrypting body filter;
+ *     GetObject   the object's metadata from the index (Redis) or a probe
+ *     HeadObject  (a small backend read of the object's first 72 bytes, in
+ *                 a subrequest), the data key (KMS Decrypt), then a ranged
+ *                 backend GET of the frames needed, decrypted;
+ *     the rest    relayed, bodies read into memory and checked first.
+ * Errors are S3's XML: the gateway's own, the backend's as they come, and
+ * nginx's (body too large, timeouts, a backend down) turned into S3's by
+ * the header and body filters at the end of this file.
+ */
+
+
+#include "ngx_http_s3_kms_gateway.h"
+
+
+#define NGX_HTTP_S3_KMS_PASS_BODY_MAX  (8 * 1024 * 1024)
+
+
+static ngx_int_t ngx_http_s3_kms_gw_auth(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static ngx_int_t ngx_http_s3_kms_gw_classify(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static void ngx_http_s3_kms_gw_finish(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_int_t rc);
+static ngx_int_t ngx_http_s3_kms_gw_be_path(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static ngx_int_t ngx_http_s3_kms_gw_forward_headers(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_uint_t body_changes);
+static ngx_int_t ngx_http_s3_kms_gw_pass(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static void ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_s3_kms_gw_put(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static void ngx_http_s3_kms_gw_put_key(ngx_http_s3_kms_run_t *run);
+static ngx_int_t ngx_http_s3_kms_gw_get(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static void ngx_http_s3_kms_gw_index_reply(void *data, redisReply *reply);
+static ngx_int_t ngx_http_s3_kms_gw_probe(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static ngx_int_t ngx_http_s3_kms_gw_probe_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_s3_kms_gw_probe_done(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+static void ngx_http_s3_kms_gw_resume(ngx_http_request_t *r);
+static void ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static void ngx_http_s3_kms_gw_get_key(ngx_http_s3_kms_run_t *run);
+static ngx_int_t ngx_http_s3_kms_gw_get_start(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const unsigned char *dek);
+static ngx_int_t ngx_http_s3_kms_gw_context(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *pairs, size_t len,
+    const char *arn, size_t arn_len, char **out);
+static ngx_int_t ngx_http_s3_kms_gw_kms_start(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, kms_call_t *call,
+    ngx_http_s3_kms_done_pt done);
+static s3_err_t ngx_http_s3_kms_gw_kms_error(kms_err_t err);
+static ngx_int_t ngx_http_s3_kms_gw_sse_headers(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *alg, ngx_str_t *key_arn,
+    ngx_uint_t bucket_key);
+static void ngx_http_s3_kms_gw_index_del(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static void ngx_http_s3_kms_gw_index_written(void *data, redisReply *reply);
+static ngx_int_t ngx_http_s3_kms_gw_index_key(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *out);
+static void ngx_http_s3_kms_gw_cleanup(void *data);
+static ngx_int_t ngx_http_s3_kms_gw_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_s3_kms_gw_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static s3_err_t ngx_http_s3_kms_gw_status_error(ngx_uint_t status);
+static ngx_chain_t *ngx_http_s3_kms_gw_error_body(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+ngx_int_t
+ngx_http_s3_kms_gateway_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_s3_kms_gw_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_s3_kms_gw_body_filter;
+
+    return ngx_http_s3_kms_be_init_filters(cf);
+}
+
+
+char *
+ngx_http_s3_kms_gateway(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_s3_kms_loc_conf_t  *lcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (lcf->gateway != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "on") == 0) {
+        lcf->gateway = 1;
+
+    } else if (ngx_strcmp(value[1].data, "off") == 0) {
+        lcf->gateway = 0;
+        return NGX_CONF_OK;
+
+    } else {
+        return "takes \"on\" or \"off\"";
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_s3_kms_gateway_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* ---- the handler -------------------------------------------------------------- */
+
+ngx_int_t
+ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
+{
+    u_char                        rnd[8];
+    ngx_int_t                     rc;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_s3_kms_gw_ctx_t     *ctx;
+    ngx_http_s3_kms_main_conf_t  *mcf;
+
+    if (r != r->main) {
+        return ngx_http_s3_kms_gw_probe_handler(r);
+    }
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_s3_kms_gw_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_s3_kms_module);
+
+    ctx->request = r;
+    ctx->be_length = -1;
+    ctx->obj.len = -1;
+    ctx->obj.stored = -1;
+
+    if (kms_random(rnd, sizeof(rnd)) != 0) {
+        ngx_memzero(rnd, sizeof(rnd));
+    }
+
+    ngx_sprintf(ctx->req_id, "%*XZ%Z", (size_t) 8, rnd);
+    ctx->req_id[NGX_HTTP_S3_KMS_REQ_ID_LEN] = '\0';
+    ngx_sprintf(ctx->host_id, "%*xs%Z", (size_t) 8, rnd);
+
+    if (ngx_array_init(&ctx->be_headers, r->pool, 16, sizeof(ngx_keyval_t))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_s3_kms_gw_cleanup;
+    cln->data = ctx;
+
+    if (mcf->worker == NULL) {
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_SERVICE_UNAVAILABLE, NULL);
+        return ngx_http_s3_kms_gw_send_error(r, ctx);
+    }
+
+    /* one extra reference: every path ends in ngx_http_s3_kms_gw_finish() */
+
+    r->main->count++;
+
+    rc = ngx_http_s3_kms_gw_auth(r, ctx);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_s3_kms_gw_classify(r, ctx);
+    }
+
+    if (rc == NGX_OK) {
+        switch (ctx->s3->cls) {
+
+        case S3_CLASS_ENCRYPT:
+            if (ctx->s3->op == S3_OP_PUT_OBJECT) {
+                rc = ngx_http_s3_kms_gw_put(r, ctx);
+                break;
+            }
+
+            ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_NOT_IMPLEMENTED,
+                                    "This operation is not supported by "
+                                    "the encrypting gateway yet.");
+            rc = NGX_ERROR;
+            break;
+
+        case S3_CLASS_DECRYPT:
+            rc = ngx_http_s3_kms_gw_get(r, ctx);
+            break;
+
+        case S3_CLASS_PASS:
+        case S3_CLASS_LIST:
+            rc = ngx_http_s3_kms_gw_pass(r, ctx);
+            break;
+
+        default:
+            ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_NOT_IMPLEMENTED, NULL);
+            rc = NGX_ERROR;
+            break;
+        }
+    }
+
+    if (rc != NGX_AGAIN) {
+        ngx_http_s3_kms_gw_finish(r, ctx, rc);
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The end of the handler's own part: NGX_DONE (the backend request runs),
+ * NGX_ERROR (ctx->error says what to answer), or an HTTP status nginx
+ * answers (the error filter makes it S3's).
+ */
+
+static void
+ngx_http_s3_kms_gw_finish(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_int_t rc)
+{
+    if (rc == NGX_DONE) {
+        ngx_http_finalize_request(r, NGX_DONE);
+        return;
+    }
+
+    if (rc == NGX_ERROR || rc == NGX_OK) {
+        if (ctx->error.err == S3_OK) {
+            ctx->error.err = S3_ERR_INTERNAL;
+        }
+
+        rc = ngx_http_s3_kms_gw_send_error(r, ctx);
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+void
+ngx_http_s3_kms_gw_fail(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx,
+    s3_err_t err, const char *message)
+{
+    ctx->error.err = err;
+    ctx->error.message = message;
+
+    ngx_log_error(s3_err_category(err) == S3_ERRCAT_INTERNAL
+                  ? NGX_LOG_ERR : NGX_LOG_INFO,
+                  r->connection->log, 0, "s3_kms: %s: %s%s%s",
+                  s3_err_code(err), message ? message : s3_err_message(err),
+                  ctx->error.reason ? "; " : "",
+                  ctx->error.reason ? ctx->error.reason : "");
+}
+
+
+/* ---- authentication ------------------------------------------------------------ */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_auth(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    s3_err_t                      rc;
+    s3_sigv4_conf_t               conf;
+    s3_sigv4_request_t            req;
+    ngx_http_s3_kms_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+
+    ctx->headers = ngx_http_s3_kms_request_headers(r, &ctx->nheaders);
+    ctx->auth = ngx_palloc(r->pool, sizeof(s3_sigv4_auth_t));
+
+    if (ctx->headers == NULL || ctx->auth == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    req.method.data = r->method_name.data;
+    req.method.len = r->method_name.len;
+    req.path.data = r->uri_start;
+    req.path.len = (r->args_start ? r->args_start - 1 : r->uri_end)
+                   - r->uri_start;
+    req.query.data = r->args.data;
+    req.query.len = r->args.len;
+    req.headers = ctx->headers;
+    req.nheaders = ctx->nheaders;
+
+    rc = s3_sigv4_parse(&req, ctx->auth);
+
+    if (rc != S3_OK) {
+        ctx->error.reason = s3_sigv4_reason_text(s3_sigv4_reason(ctx->auth));
+        ngx_http_s3_kms_gw_fail(r, ctx, rc, NULL);
+        return NGX_ERROR;
+    }
+
+    ctx->cred = kms_creds_find(mcf->creds,
+                               (const char *) ctx->auth->access_key.data,
+                               ctx->auth->access_key.len);
+    if (ctx->cred == NULL) {
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INVALID_ACCESS_KEY_ID, NULL);
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&conf, sizeof(s3_sigv4_conf_t));
+    conf.region.data = mcf->region.data;
+    conf.region.len = mcf->region.len;
+    conf.service.data = (const unsigned char *) "s3";
+    conf.service.len = 2;
+    conf.s3 = 1;
+    conf.now = ngx_time();
+    conf.max_skew = 900;
+
+    rc = s3_sigv4_check(&req, ctx->auth, &conf);
+
+    if (rc == S3_OK) {
+        ctx->sigkey = ngx_http_s3_kms_signing_key(mcf->worker, ctx->cred,
+                                   (const char *) ctx->auth->date.data,
+                                   ctx->auth->date.len,
+                                   (const char *) ctx->auth->region.data,
+                                   ctx->auth->region.len,
+                                   (const char *) ctx->auth->service.data,
+                                   ctx->auth->service.len);
+        if (ctx->sigkey == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        rc = s3_sigv4_verify(&req, ctx->auth, &conf, ctx->sigkey);
+    }
+
+    if (rc != S3_OK) {
+        ctx->error.reason = s3_sigv4_reason_text(s3_sigv4_reason(ctx->auth));
+        ngx_http_s3_kms_gw_fail(r, ctx, rc, NULL);
+        return NGX_ERROR;
+    }
+
+    /* the caller, for KMS calls and their audit records */
+
+    (void) ngx_cpystrn(ctx->source_ip, r->connection->addr_text.data,
+                       ngx_min(r->connection->addr_text.len + 1,
+                               sizeof(ctx->source_ip)));
+
+    if (r->headers_in.user_agent) {
+        ctx->user_agent = ngx_pnalloc(r->pool,
+                                      r->headers_in.user_agent->value.len + 1);
+        if (ctx->user_agent == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_cpystrn(ctx->user_agent, r->headers_in.user_agent->value.data,
+                    r->headers_in.user_agent->value.len + 1);
+
+    } else {
+        ctx->user_agent = (u_char *) "";
+    }
+
+    ctx->caller.access_key_id = ctx->cred->access_key_id;
+    ctx->caller.account = ctx->cred->account;
+    ctx->caller.arn = ctx->cred->arn;
+    ctx->caller.via_service = (const char *) mcf->via_service.data;
+    ctx->caller.source_ip = (const char *) ctx->source_ip;
+    ctx->caller.user_agent = (const char *) ctx->user_agent;
+    ctx->caller.request_id = (const char *) ctx->req_id;
+    ctx->caller.now_ms = (int64_t) ngx_time() * 1000
+                         + (int64_t) ngx_timeofday()->msec
+                         + (int64_t) mcf->time_offset * 1000;
+
+    return NGX_OK;
+}
+
+
+/* ---- classification ----------------------------------------------------------- */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_classify(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    s3_err_t                     rc;
+    s3_request_in_t              in;
+    ngx_http_s3_kms_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
+
+    ctx->s3 = ngx_palloc(r->pool, sizeof(s3_request_t));
+    if (ctx->s3 == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&in, sizeof(s3_request_in_t));
+    in.method.data = r->method_name.data;
+    in.method.len = r->method_name.len;
+    in.path.data = r->uri_start;
+    in.path.len = (r->args_start ? r->args_start - 1 : r->uri_end)
+                  - r->uri_start;
+    in.query.data = r->args.data;
+    in.query.len = r->args.len;
+
+    if (r->headers_in.host) {
+        in.host.data = r->headers_in.host->value.data;
+        in.host.len = r->headers_in.host->value.len;
+    }
+
+    in.headers = ctx->headers;
+    in.nheaders = ctx->nheaders;
+
+    if (lcf->vhosts) {
+        in.vhost_names = lcf->vhosts->elts;
+        in.nvhost_names = lcf->vhosts->nelts;
+    }
+
+    rc = s3_request_classify(&in, ctx->s3);
+
+    if (rc != S3_OK || ctx->s3->cls == S3_CLASS_INVALID
+        || ctx->s3->cls == S3_CLASS_NOT_IMPLEMENTED)
+    {
+        ctx->error = ctx->s3->error;
+
+        if (ctx->error.err == S3_OK) {
+            ctx->error.err = rc != S3_OK ? rc : S3_ERR_NOT_IMPLEMENTED;
+        }
+
+        ctx->error.reason = ctx->s3->reason;
+        ngx_http_s3_kms_gw_fail(r, ctx, ctx->error.err, ctx->error.message);
+        return NGX_ERROR;
+    }
+
+    /* NUL-terminated copies, for logs and Redis */
+
+    ctx->bucket.len = ctx->s3->bucket.len;
+    ctx->bucket.data = ngx_pnalloc(r->pool, ctx->bucket.len + 1);
+    ctx->key.len = ctx->s3->key.len;
+    ctx->key.data = ngx_pnalloc(r->pool, ctx->key.len + 1);
+
+    if (ctx->bucket.data == NULL || ctx->key.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_cpystrn(ctx->bucket.data, (u_char *) ctx->s3->bucket.data,
+                ctx->bucket.len + 1);
+    ngx_memcpy(ctx->key.data, ctx->s3->key.data, ctx->key.len);
+    ctx->key.data[ctx->key.len] = '\0';
+
+    if (ctx->s3->has_key) {
+        ctx->arn_len = s3_arn_object(ctx->arn, sizeof(ctx->arn),
+                                     ctx->s3->bucket, ctx->s3->key);
+    } else if (ctx->bucket.len) {
+        ctx->arn_len = s3_arn_bucket(ctx->arn, sizeof(ctx->arn),
+                                     ctx->s3->bucket);
+    }
+
+    /* SSE headers: refused where S3 refuses them, parsed for PUT */
+
+    ctx->sse = ngx_pcalloc(r->pool, sizeof(s3_sse_t));
+    if (ctx->sse == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = s3_sse_parse(ctx->s3->op, ctx->headers, ctx->nheaders, ctx->sse);
+
+    if (rc != S3_OK) {
+        ctx->error = ctx->sse->error;
+        if (ctx->error.err == S3_OK) {
+            ctx->error.err = rc;
+        }
+        ngx_http_s3_kms_gw_fail(r, ctx, ctx->error.err, ctx->error.message);
+        return NGX_ERROR;
+    }
+
+    return ngx_http_s3_kms_gw_be_path(r, ctx);
+}
+
+
+/* the backend's path: path style, the key encoded as S3 encodes it */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_be_path(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    u_char       *p;
+    size_t        i, n;
+    u_char        c;
+    static const char  hex[] = "0123456789ABCDEF";
+
+    n = 1 + ctx->bucket.len * 3 + 1 + ctx->key.len * 3;
+
+    p = ngx_pnalloc(r->pool, n);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->be_path.data = p;
+    *p++ = '/';
+
+    if (ctx->bucket.len) {
+        p = ngx_cpymem(p, ctx->bucket.data, ctx->bucket.len);
+
+        if (ctx->s3->has_key) {
+            *p++ = '/';
+
+            for (i = 0; i < ctx->key.len; i++) {
+                c = ctx->key.data[i];
+
+                if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+                    || (c >= '0' && c <= '9') || c == '-' || c == '_'
+                    || c == '.' || c == '~' || c == '/')
+                {
+                    *p++ = c;
+
+                } else {
+                    *p++ = '%';
+                    *p++ = hex[c >> 4];
+                    *p++ = hex[c & 0xf];
+                }
+            }
+
+        } else if (ctx->s3->virtual_host || r->uri.len > 1) {
+            /* bucket-level request: keep a trailing slash if sent */
+            if (!ctx->s3->virtual_host
+                && r->uri.data[r->uri.len - 1] == '/')
+            {
+                *p++ = '/';
+            }
+        }
+    }
+
+    ctx->be_path.len = p - ctx->be_path.data;
+
+    /* the query as sent, without presigned authentication parameters */
+
+    if (r->args.len && ctx->auth->form == S3_SIGV4_QUERY) {
+        u_char  *q, *end, *amp, *out;
+
+        out = ngx_pnalloc(r->pool, r->args.len);
+        if (out == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->be_query.data = out;
+        q = r->args.data;
+        end = q + r->args.len;
+
+        while (q < end) {
+            amp = ngx_strlchr(q, end, '&');
+            if (amp == NULL) {
+                amp = end;
+            }
+
+            if (!(amp - q >= 6 && ngx_strncasecmp(q, (u_char *) "X-Amz-", 6)
+                                  == 0))
+            {
+                if (out != ctx->be_query.data) {
+                    *out++ = '&';
+                }
+                out = ngx_cpymem(out, q, amp - q);
+            }
+
+            q = amp + 1;
+        }
+
+        ctx->be_query.len = out - ctx->be_query.data;
+
+    } else {
+        ctx->be_query = r->args;
+    }
+
+    ctx->be_method = r->method_name;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The client's headers the backend may see.  Everything about the
+ * client's authentication, framing and checksums stays here; for a body
+ * the gateway encrypts, Content-MD5 and checksums (of plaintext) too.
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_forward_headers(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_uint_t body_changes)
+{
+    size_t        i, n;
+    s3_header_t  *h;
+    static const char  *pass[] = {
+        "content-type", "content-disposition", "content-language",
+        "cache-control", "expires", "x-amz-acl", "x-amz-storage-class",
+        "x-amz-tagging", "x-amz-website-redirect-location",
+        "x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date",
+        "x-amz-object-lock-legal-hold", "x-amz-request-payer",
+        "x-amz-expected-bucket-owner", "if-match", "if-none-match",
+        "if-modified-since", "if-unmodified-since",
+        "x-amz-bucket-object-lock-enabled", "x-amz-object-ownership",
+        "x-amz-bypass-governance-retention", "x-amz-mfa",
+        "x-amz-confirm-remove-self-bucket-access", "x-amz-skip-destination-validation",
+        "content-encoding", NULL
+    };
+    ngx_uint_t    k;
+
+    for (i = 0; i < ctx->nheaders; i++) {
+        h = &ctx->headers[i];
+        n = h->name.len;
+
+        if (n > 11 && ngx_strncasecmp((u_char *) h->name.data,
+                                      (u_char *) "x-amz-meta-", 11) == 0)
+        {
+            goto forward;
+        }
+
+        if (n > 11 && ngx_strncasecmp((u_char *) h->name.data,
+                                      (u_char *) "x-amz-grant-", 12) == 0)
+        {
+            goto forward;
+        }
+
+        if (!body_changes
+            && ((n == 11 && ngx_strncasecmp((u_char *) h->name.data,
+                                            (u_char *) "content-md5", 11)
+                            == 0)))
+        {
+            goto forward;
+        }
+
+        for (k = 0; pass[k]; k++) {
+            if (n == ngx_strlen(pass[k])
+                && ngx_strncasecmp((u_char *) h->name.data,
+                                   (u_char *) pass[k], n) == 0)
+            {
+                break;
+            }
+        }
+
+        if (pass[k] == NULL) {
+            continue;
+        }
+
+        if (k == sizeof(pass) / sizeof(pass[0]) - 2) {
+
+            /* Content-Encoding without aws-chunked */
+
+            char    enc[256];
+            size_t  len;
+            u_char *v;
+
+            if (s3_payload_stored_encoding(ctx->headers, ctx->nheaders, enc,
+                                           sizeof(enc), &len)
+                != S3_OK || len == 0)
+            {
+                continue;
+            }
+
+            v = ngx_pnalloc(r->pool, len);
+            if (v == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(v, enc, len);
+
+            if (ngx_http_s3_kms_be_header(ctx, "content-encoding", v, len)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+    forward:
+
+        {
+            u_char  *name;
+
+            name = ngx_pnalloc(r->pool, n + 1);
+            if (name == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_strlow(name, (u_char *) h->name.data, n);
+            name[n] = '\0';
+
+            if (ngx_http_s3_kms_be_header(ctx, (char *) name,
+                                          h->value.data, h->value.len)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* ---- requests relayed as they are ---------------------------------------------- */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_pass(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    ctx->mode = NGX_HTTP_S3_KMS_BE_PASS;
+
+    if (ngx_http_s3_kms_gw_forward_headers(r, ctx, 0) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
+
+        /* small bodies (XML, JSON): read, decoded, checked, then sent */
+
+        return ngx_http_s3_kms_membody_read(r, NGX_HTTP_S3_KMS_PASS_BODY_MAX,
+                                            ngx_http_s3_kms_gw_pass_body)
+               == NGX_DONE ? NGX_AGAIN : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->method & (NGX_HTTP_PUT|NGX_HTTP_POST)) {
+        ctx->be_length = 0;
+    }
+
+    return ngx_http_s3_kms_be_start(r, ctx);
+}
+
+
+static void
+ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
+{
+    u_char                     *out, *md5b64;
+    size_t                      used, off;
+    s3_err_t                    rc;
+    s3_str_t                    span;
+    ngx_buf_t                  *b;
+    s3_payload_t               *p;
+    s3_payload_conf_t           pc;
+    unsigned char               md5[16];
+    ngx_http_s3_kms_gw_ctx_t   *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    if (ctx->mem.too_big) {
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_ENTITY_TOO_LARGE, NULL);
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+        return;
+    }
+
+    p = ngx_pcalloc(r->pool, sizeof(s3_payload_t));
+    out = ngx_pnalloc(r->pool, ctx->mem.len + 1);
+    md5b64 = ngx_pnalloc(r->pool, 25);
+
+    if (p == NULL || out == NULL || md5b64 == NULL) {
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_memzero(&pc, sizeof(s3_payload_conf_t));
+    pc.headers = ctx->headers;
+    pc.nheaders = ctx->nheaders;
+    pc.auth = ctx->auth->form == S3_SIGV4_HEADER ? ctx->auth : NULL;
+    pc.key = ctx->sigkey;
+
+    rc = s3_payload_init(p, &pc);
+
+    off = 0;
+
+    while (rc == S3_OK && off < ctx->mem.len) {
+        rc = s3_payload_feed(p, ctx->mem.body + off, ctx->mem.len - off,
+                             &used, &span);
+
+        if (rc == S3_AGAIN) {
+            rc = S3_OK;
+        }
+
+        if (rc != S3_OK) {
+            break;
+        }
+
+        ngx_memcpy(out + ctx->be_length + (ctx->be_length < 0),
+                   span.data, span.len);
+        ctx->be_length = (ctx->be_length < 0 ? 0 : ctx->be_length)
+                         + span.len;
+        off += used;
+
+        if (used == 0 && span.len == 0) {
+            break;
+        }
+    }
+
+    if (rc == S3_OK) {
+        rc = s3_payload_finish(p);
+    }
+
+    s3_payload_cleanup(p);
+
+    if (rc != S3_OK) {
+        ngx_http_s3_kms_gw_fail(r, ctx, rc, NULL);
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+        return;
+    }
+
+    if (ctx->be_length < 0) {
+        ctx->be_length = 0;
+    }
+
+    /* the body reaches the backend unchanged: its MD5 goes with it */
+
+    if (kms_md5(out, ctx->be_length, md5) == 0) {
+        md5b64[kms_base64_encode(md5, 16, (char *) md5b64)] = '\0';
+        (void) ngx_http_s3_kms_be_header(ctx, "content-md5", md5b64, 24);
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    b->pos = out;
+    b->last = out + ctx->be_length;
+    b->memory = 1;
+    b->last_buf = 1;
+    ctx->be_body = b;
+
+    ngx_http_s3_kms_gw_finish(r, ctx, ngx_http_s3_kms_be_start(r, ctx));
+}
+
+
+/* ---- PutObject ---------------------------------------------------------------- */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    int64_t                       len;
+    size_t                        meta;
+    s3_err_t                      rc;
+    kms_call_t                   *call;
+    s3_payload_conf_t             pc;
+    char                         *context;
+    ngx_http_s3_kms_worker_t     *w;
+    ngx_http_s3_kms_loc_conf_t   *lcf;
+    ngx_http_s3_kms_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
+    w = mcf->worker;
+
+    ctx->mode = NGX_HTTP_S3_KMS_BE_PUT;
+
+    /* the body's checks, and its plaintext length, before reading it */
+
+    ctx->payload = ngx_pcalloc(r->pool, sizeof(s3_payload_t));
+    if (ctx->payload == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&pc, sizeof(s3_payload_conf_t));
+    pc.headers = ctx->headers;
+    pc.nheaders = ctx->nheaders;
+    pc.auth = ctx->auth->form == S3_SIGV4_HEADER ? ctx->auth : NULL;
+    pc.key = ctx->sigkey;
+    pc.min_chunk_size = 1;
+
+    rc = s3_payload_init(ctx->payload, &pc);
+
+    if (rc != S3_OK) {
+        ngx_http_s3_kms_gw_fail(r, ctx, rc, NULL);
+        return NGX_ERROR;
+    }
+
+    ctx->has_payload = 1;
+
+    len = s3_payload_length(ctx->payload);
+
+    if (len < 0) {
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_MISSING_CONTENT_LENGTH, NULL);
+        return NGX_ERROR;
+    }
+
+    rc = s3_objfmt_check_len((uint64_t) len, lcf->frame_log2);
+
+    if (rc != S3_OK) {
+        ngx_http_s3_kms_gw_fail(r, ctx, rc, NULL);
+        return NGX_ERROR;
+    }
+
+    ctx->plain_len = len;
+    ctx->be_length = s3_objfmt_stored_len((uint64_t) len, lcf->frame_log2);
+
+    /* user metadata: the client's and ours within S3's 2 KB */
+
+    meta = ctx->sse->meta_size
+           + s3_sse_meta_entry_size(sizeof("ssek-v") - 1, 1)
+           + s3_sse_meta_entry_size(sizeof("ssek-alg") - 1, 7)
+           + s3_sse_meta_entry_size(sizeof("ssek-key") - 1, 100)
+           + s3_sse_meta_entry_size(sizeof("ssek-dek") - 1, 128)
+           + s3_sse_meta_entry_size(sizeof("ssek-len") - 1, 20)
+           + (ctx->sse->ctx.npairs
+              ? s3_sse_meta_entry_size(sizeof("ssek-ctx") - 1,
+                                       kms_base64_encoded_len(
+                                           ctx->sse->ctx.json.len))
+              : 0);
+
+    if (meta > S3_META_MAX) {
+        char  *num = ngx_pnalloc(r->pool, 24);
+
+        if (num == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        s3_sse_meta_error(&ctx->error, meta, num);
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_METADATA_TOO_LARGE,
+                                ctx->error.message);
+        return NGX_ERROR;
+    }
+
+    if (kms_ctx_state(w->kms) != KMS_RING_READY || !w->subscribed) {
+        ctx->error.reason = "the key store is not reachable";
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_SERVICE_UNAVAILABLE, NULL);
+        return NGX_ERROR;
+    }
+
+    /* the data key: aws:kms under the client's key, else SSE-S3's */
+
+    if (ngx_http_s3_kms_gw_context(r, ctx, ctx->sse->ctx.json.data,
+                                   ctx->sse->ctx.json.len, ctx->arn,
+                                   ctx->arn_len, &context)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->sse->mode == S3_SSE_KMS) {
+        u_char  *key = NULL;
+
+        if (ctx->sse->has_key_id) {
+            key = ngx_pnalloc(r->pool, ctx->sse->key_id.len + 1);
+            if (key == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            ngx_cpystrn(key, (u_char *) ctx->sse->key_id.data,
+                        ctx->sse->key_id.len + 1);
+        }
+
+        call = kms_call_generate_data_key(w->kms, &ctx->caller,
+                                          (const char *) key, context, 32);
+
+    } else {
+        ctx->internal_key = 1;
+        call = kms_call_generate_data_key_internal(w->kms, &ctx->caller,
+                                                   context, 32);
+    }
+
+    if (call == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_s3_kms_gw_kms_start(r, ctx, call,
+                                        ngx_http_s3_kms_gw_put_key);
+}
+
+
+static void
+ngx_http_s3_kms_gw_put_key(ngx_http_s3_kms_run_t *run)
+{
+    ngx_http_request_t           *r = run->data;
+
+    u_char                       *p, lenbuf[NGX_OFF_T_LEN];
+    size_t                        len, blen;
+    kms_err_t                     err;
+    s3_objfmt_rc_t                rc;
+    const unsigned char          *dek, *blob;
+    ngx_http_s3_kms_gw_ctx_t     *ctx;
+    ngx_http_s3_kms_loc_conf_t   *lcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
+
+    err = kms_call_error(run->call);
+
+    if (err != KMS_OK) {
+        ctx->error.reason = kms_err_type(err);
+        ngx_http_s3_kms_gw_fail(r, ctx, ngx_http_s3_kms_gw_kms_error(err),
+                                kms_call_log(run->call));
+        goto failed;
+    }
+
+    dek = kms_call_plaintext(run->call, &len);
+    blob = kms_call_blob(run->call, &blen);
+
+    if (dek == NULL || len != 32 || blob == NULL) {
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
+        goto failed;
+    }
+
+    rc = s3_objfmt_enc_new(&ctx->enc, dek, (uint64_t) ctx->plain_len, 0,
+                           lcf->frame_log2, NULL);
+
+    if (rc != S3_OBJFMT_OK) {
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
+        goto failed;
+    }
+
+    ngx_memcpy(ctx->seg_hdr, s3_objfmt_enc_header(ctx->enc),
+               S3_OBJFMT_HDR_LEN);
+
+    /* the internal metadata of DESIGN.md section 3 */
+
+    ctx->dek_blob = ngx_pnalloc(r->pool, kms_base64_encoded_len(blen));
+    p = ngx_pnalloc(r->pool, ngx_strlen(kms_call_key_arn(run->call)) + 1);
+
+    if (ctx->dek_blob == NULL || p == NULL) {
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
+        goto failed;
+    }
+
+    ctx->dek_blob_len = kms_base64_encode(blob, blen, (char *) ctx->dek_blob);
+    ngx_cpystrn(p, (u_char *) kms_call_key_arn(run->call),
+                ngx_strlen(kms_call_key_arn(run->call)) + 1);
+    ctx->key_arn = (const char *) p;
+
+    kms_call_free(run->call);
+    run->call = NULL;
+
+    len = ngx_sprintf(lenbuf, "%O", ctx->plain_len) - lenbuf;
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        goto internal;
+    }
+    ngx_memcpy(p, lenbuf, len);
+
+    if (ngx_http_s3_kms_gw_forward_headers(r, ctx, 1) != NGX_OK
+        || ngx_http_s3_kms_be_header(ctx, "x-amz-meta-ssek-v",
+                                     (u_char *) "1", 1) != NGX_OK
+        || ngx_http_s3_kms_be_header(ctx, "x-amz-meta-ssek-alg",
+                                     (u_char *) (ctx->internal_key
+                                                 ? "AES256" : "aws:kms"),
+                                     ctx->internal_key ? 6 : 7) != NGX_OK
+        || ngx_http_s3_kms_be_header(ctx, "x-amz-meta-ssek-key",
+                                     (u_char *) ctx->key_arn,
+                                     ngx_strlen(ctx->key_arn)) != NGX_OK
+        || ngx_http_s3_kms_be_header(ctx, "x-amz-meta-ssek-dek",
+                                     ctx->dek_blob, ctx->dek_blob_len)
+           != NGX_OK
+        || ngx_http_s3_kms_be_header(ctx, "x-amz-meta-ssek-len", p, len)
+           != NGX_OK)
+    {
+        goto internal;
+    }
+
+    if (ctx->sse->ctx.npairs) {
+        ctx->ctx_b64 = ngx_pnalloc(r->pool,
+                             kms_base64_encoded_len(ctx->sse->ctx.json.len));
+        if (ctx->ctx_b64 == NULL) {
+            goto internal;
+        }
+
+        len = kms_base64_encode(ctx->sse->ctx.json.data,
+                                ctx->sse->ctx.json.len,
+                                (char *) ctx->ctx_b64);
+
+        if (ngx_http_s3_kms_be_header(ctx, "x-amz-meta-ssek-ctx",
+                                      ctx->ctx_b64, len)
+            != NGX_OK)
+        {
+            goto internal;
+        }
+    }
+
+    ngx_http_s3_kms_gw_finish(r, ctx, ngx_http_s3_kms_be_start(r, ctx));
+    return;
+
+internal:
+
+    ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
+
+failed:
+
+    if (run->call) {
+        kms_call_free(run->call);
+        run->call = NULL;
+    }
+
+    ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+}
+
+
+/* after the backend stored the object: index it, answer like S3 */
+
+void
+ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    u_char                        lenbuf[NGX_OFF_T_LEN], stbuf[NGX_OFF_T_LEN];
+    const char                   *argv[20];
+    size_t                        argvlen[20];
+    ngx_str_t                     key;
+    ngx_uint_t                    n;
+    ngx_http_s3_kms_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+
+    if (mcf->worker == NULL || ctx->obj.etag.len == 0
+        || ngx_http_s3_kms_gw_index_key(r, ctx, &key) != NGX_OK)
+    {
+        return;
+    }
+
+    n = 0;
+#define arg(s, l)  argv[n] = (const char *) (s); argvlen[n++] = (l)
+
+    arg("HSET", 4);
+    arg(key.data, key.len);
+    arg("etag", 4);
+    arg(ctx->obj.etag.data, ctx->obj.etag.len);
+    arg("len", 3);
+    arg(lenbuf, ngx_sprintf(lenbuf, "%O", ctx->plain_len) - lenbuf);
+    arg("stored", 6);
+    arg(stbuf, ngx_sprintf(stbuf, "%O", ctx->be_length) - stbuf);
+    arg("hdr", 3);
+    arg(ctx->seg_hdr, S3_OBJFMT_HDR_LEN);
+    arg("alg", 3);
+    arg(ctx->internal_key ? "AES256" : "aws:kms", ctx->internal_key ? 6 : 7);
+    arg("key", 3);
+    arg(ctx->key_arn, ngx_strlen(ctx->key_arn));
+    arg("dek", 3);
+    arg(ctx->dek_blob, ctx->dek_blob_len);
+    arg("ctx", 3);
+    arg(ctx->ctx_b64 ? ctx->ctx_b64 : (u_char *) "",
+        ctx->ctx_b64 ? ngx_strlen(ctx->ctx_b64) : 0);
+#undef arg
+
+    /* a cache of what the backend holds: the answer does not wait for it */
+
+    if (ngx_http_s3_kms_redis_send(mcf->worker->redis, (int) n, argv,
+                                   argvlen,
+                                   ngx_http_s3_kms_gw_index_written,
+                                   mcf->worker)
+        == NULL)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "s3_kms: %V/%V stored, not indexed: Redis is down",
+                      &ctx->bucket, &ctx->key);
+    }
+}
+
+
+static void
+ngx_http_s3_kms_gw_index_written(void *data, redisReply *reply)
+{
+    ngx_http_s3_kms_worker_t  *w = data;
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_WARN, w->log, 0,
+                      "s3_kms: an object index write failed");
+    }
+}
+
+
+static void
+ngx_http_s3_kms_gw_index_del(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    const char                   *argv[2];
+    size_t                        argvlen[2];
+    ngx_str_t                     key;
+    ngx_http_s3_kms_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+
+    if (mcf->worker == NULL
+        || ngx_http_s3_kms_gw_index_key(r, ctx, &key) != NGX_OK)
+    {
+        return;
+    }
+
+    argv[0] = "DEL";
+    argvlen[0] = 3;
+    argv[1] = (const char *) key.data;
+    argvlen[1] = key.len;
+
+    (void) ngx_http_s3_kms_redis_send(mcf->worker->redis, 2, argv, argvlen,
+                                      ngx_http_s3_kms_gw_index_written,
+                                      mcf->worker);
+}
+
+
+static ngx_int_t
+ngx_http_s3_kms_gw_index_key(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *out)
+{
+    u_char  *p;
+
+    out->len = sizeof("ssek:obj:{}:") - 1 + ctx->bucket.len + ctx->key.len;
+
+    if (ctx->s3->has_version) {
+        out->len += 1 + ctx->s3->version_id.len;
+    }
+
+    out->data = ngx_pnalloc(r->pool, out->len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(out->data, "ssek:obj:{%V}:%V", &ctx->bucket, &ctx->key);
+
+    if (ctx->s3->has_version) {
+        *p++ = ':';
+        p = ngx_cpymem(p, ctx->s3->version_id.data, ctx->s3->version_id.len);
+    }
+
+    return NGX_OK;
+}
+
+
+/* ---- GetObject and HeadObject ------------------------------------------------------ */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_get(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    const char                   *argv[2];
+    size_t                        argvlen[2];
+    ngx_str_t                     key;
+    ngx_http_s3_kms_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+
+    ctx->mode = r->method == NGX_HTTP_HEAD ? NGX_HTTP_S3_KMS_BE_HEAD
+                                           : NGX_HTTP_S3_KMS_BE_GET;
+
+    if (ngx_http_s3_kms_gw_forward_headers(r, ctx, 1) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* HEAD: the backend's metadata is all it takes */
+
+    if (ctx->mode == NGX_HTTP_S3_KMS_BE_HEAD) {
+        return ngx_http_s3_kms_be_start(r, ctx);
+    }
+
+    if (ngx_http_s3_kms_gw_index_key(r, ctx, &key) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    argv[0] = "HGETALL";
+    argvlen[0] = 7;
+    argv[1] = (const char *) key.data;
+    argvlen[1] = key.len;
+
+    ctx->redis_req = ngx_http_s3_kms_redis_send(mcf->worker->redis, 2, argv,
+                                                argvlen,
+                                                ngx_http_s3_kms_gw_index_reply,
+                                                r);
+    if (ctx->redis_req == NULL) {
+        ctx->error.reason = "Redis is not reachable";
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_SERVICE_UNAVAILABLE, NULL);
+        return NGX_ERROR;
+    }
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_s3_kms_gw_index_reply(void *data, redisReply *reply)
+{
+    ngx_http_request_t  *r = data;
+
+    size_t                     i;
+    ngx_str_t                  f, v;
+    redisReply                *e;
+    ngx_http_s3_kms_obj_t     *o;
+    ngx_http_s3_kms_gw_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+    ctx->redis_req = NULL;
+    o = &ctx->obj;
+
+    if (reply == NULL) {
+        ctx->error.reason = "Redis did not answer";
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_SERVICE_UNAVAILABLE, NULL);
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2) {
+
+        for (i = 0; i + 1 < reply->elements; i += 2) {
+            e = reply->element[i];
+            if (e->type != REDIS_REPLY_STRING
+                || reply->element[i + 1]->type != REDIS_REPLY_STRING)
+            {
+                continue;
+            }
+
+            f.data = (u_char *) e->str;
+            f.len = e->len;
+
+            v.len = reply->element[i + 1]->len;
+            v.data = ngx_pnalloc(r->pool, v.len + 1);
+            if (v.data == NULL) {
+                ngx_http_s3_kms_gw_finish(r, ctx,
+                                          NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            ngx_memcpy(v.data, reply->element[i + 1]->str, v.len);
+            v.data[v.len] = '\0';
+
+#define is(lit)  (f.len == sizeof(lit) - 1 && ngx_strncmp(f.data, lit, f.len) == 0)
+
+            if (is("etag")) {
+                o->etag = v;
+            } else if (is("len")) {
+                o->len = ngx_atoof(v.data, v.len);
+            } else if (is("stored")) {
+                o->stored = ngx_atoof(v.data, v.len);
+            } else if (is("hdr") && v.len == S3_OBJFMT_HDR_LEN) {
+                ngx_memcpy(o->hdr, v.data, v.len);
+                o->hdr_len = v.len;
+            } else if (is("alg")) {
+                o->alg = v;
+            } else if (is("key")) {
+                o->key_arn = v;
+            } else if (is("dek")) {
+                o->dek = v;
+            } else if (is("ctx")) {
+                o->ctx = v;
+            }
+#undef is
+        }
+
+        if (o->etag.len && o->len >= 0 && o->hdr_len && o->dek.len
+            && o->key_arn.len && o->alg.len)
+        {
+            o->found = 1;
+            o->encrypted = 1;
+            ctx->index_hit = 1;
+            ngx_http_s3_kms_gw_got_object(r, ctx);
+            return;
+        }
+    }
+
+    /* not in the index: ask the backend */
+
+    ngx_memzero(o, sizeof(ngx_http_s3_kms_obj_t));
+    o->len = -1;
+    o->stored = -1;
+
+    if (ngx_http_s3_kms_gw_probe(r, ctx) != NGX_OK) {
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_s3_kms_gw_probe(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    ngx_http_request_t          *sr;
+    ngx_http_post_subrequest_t  *ps;
+
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps->handler = ngx_http_s3_kms_gw_probe_done;
+    ps->data = ctx;
+
+    if (ngx_http_subrequest(r, &r->uri, NULL, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_IN_MEMORY
+                            |NGX_HTTP_SUBREQUEST_WAITED)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->probing = 1;
+    r->write_event_handler = ngx_http_s3_kms_gw_resume;
+
+    return NGX_OK;
+}
+
+
+/* the probe subrequest: GET bytes=0-71 of the object, kept in memory */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_probe_handler(ngx_http_request_t *r)
+{
+    ngx_http_s3_kms_gw_ctx_t  *ctx, *pctx;
+
+    pctx = ngx_http_get_module_ctx(r->main, ngx_http_s3_kms_module);
+
+    if (pctx == NULL || !pctx->probing) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_s3_kms_gw_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_s3_kms_module);
+
+    ctx->request = r;
+    ctx->parent = pctx;
+    ctx->s3 = pctx->s3;
+    ctx->bucket = pctx->bucket;
+    ctx->key = pctx->key;
+    ctx->mode = NGX_HTTP_S3_KMS_BE_PROBE;
+    ctx->be_length = -1;
+    ctx->obj.len = -1;
+    ctx->obj.stored = -1;
+    ngx_str_set(&ctx->be_method, "GET");
+    ctx->be_path = pctx->be_path;
+    ctx->be_query = pctx->be_query;
+
+    if (ngx_array_init(&ctx->be_headers, r->pool, 4, sizeof(ngx_keyval_t))
+        != NGX_OK
+        || ngx_http_s3_kms_be_header(ctx, "range",
+                                     (u_char *) "bytes=0-71", 10) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_s3_kms_be_start(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_s3_kms_gw_probe_done(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_s3_kms_gw_ctx_t  *pctx = data;
+    ngx_http_s3_kms_gw_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    if (ctx != NULL && r->upstream) {
+        pctx->obj = ctx->obj;
+        pctx->obj.status = r->upstream->headers_in.status_n;
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_s3_kms_gw_resume(ngx_http_request_t *r)
+{
+    ngx_http_s3_kms_gw_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    if (ctx == NULL || !ctx->probing) {
+        return;
+    }
+
+    ctx->probing = 0;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    ngx_http_s3_kms_gw_got_object(r, ctx);
+}
+
+
+/* what to do once the object's metadata is known */
+
+static void
+ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    u_char                       *blob, *pairs;
+    long                          blen, plen;
+    char                         *context;
+    s3_err_t                      rc;
+    ngx_table_elt_t              *range;
+    kms_call_t                   *call;
+    ngx_http_s3_kms_obj_t        *o = &ctx->obj;
+    ngx_http_s3_kms_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+
+    if (!ctx->index_hit) {
+
+        if (o->status != NGX_HTTP_OK && o->status != NGX_HTTP_PARTIAL_CONTENT) {
+            /* missing, refused, empty, ...: the backend answers itself */
+            ctx->mode = NGX_HTTP_S3_KMS_BE_PASS;
+            goto pass;
+        }
+
+        if (!o->encrypted) {
+            /* written before the gateway: served as it is */
+            ctx->mode = NGX_HTTP_S3_KMS_BE_PASS;
+            goto pass;
+        }
+
+        if (o->hdr_len != S3_OBJFMT_HDR_LEN || o->len < 0 || o->dek.len == 0
+            || o->key_arn.len == 0)
+        {
+            ctx->error.reason = "incomplete encryption metadata";
+            ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
+            ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+            return;
+        }
+    }
+
+    /* the client's Range against the plaintext length */
+
+    range = ngx_http_s3_kms_find_header(r, "range");
+
+    rc = s3_objfmt_range_parse(range ? (const char *) range->value.data
+                                     : NULL,
+                               range ? range->value.len : 0,
+                               (uint64_t) o->len, &ctx->range);
+
+    if (rc != S3_OK) {
+        ngx_http_s3_kms_gw_fail(r, ctx, rc, NULL);
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+        return;
+    }
+
+    /* the data key: KMS Decrypt with the context rebuilt from the request */
+
+    blob = ngx_pnalloc(r->pool, o->dek.len);
+    pairs = ngx_pnalloc(r->pool, o->ctx.len + 1);
+
+    if (blob == NULL || pairs == NULL) {
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    blen = kms_base64_decode((const char *) o->dek.data, o->dek.len, blob,
+                             o->dek.len);
+    plen = o->ctx.len ? kms_base64_decode((const char *) o->ctx.data,
+                                          o->ctx.len, pairs, o->ctx.len)
+                      : 0;
+
+    if (blen <= 0 || plen < 0) {
+        ctx->error.reason = "damaged encryption metadata";
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+        return;
+    }
+
+    if (ngx_http_s3_kms_gw_context(r, ctx, pairs, plen, ctx->arn,
+                                   ctx->arn_len, &context)
+        != NGX_OK)
+    {
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+        return;
+    }
+
+    if (kms_ctx_state(mcf->worker->kms) != KMS_RING_READY
+        || !mcf->worker->subscribed)
+    {
+        ctx->error.reason = "the key store is not reachable";
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_SERVICE_UNAVAILABLE, NULL);
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+        return;
+    }
+
+    ctx->internal_key = (o->alg.len == 6
+                         && ngx_strncmp(o->alg.data, "AES256", 6) == 0);
+
+    if (ctx->internal_key) {
+        call = kms_call_decrypt_blob_internal(mcf->worker->kms, &ctx->caller,
+                                              blob, blen, context);
+    } else {
+        call = kms_call_decrypt_blob(mcf->worker->kms, &ctx->caller, blob,
+                                     blen, context);
+    }
+
+    if (call == NULL) {
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_http_s3_kms_gw_kms_start(r, ctx, call,
+                                      ngx_http_s3_kms_gw_get_key);
+
+    if (rc != NGX_AGAIN) {
+        ngx_http_s3_kms_gw_finish(r, ctx, rc);
+    }
+
+    return;
+
+pass:
+
+    ngx_http_s3_kms_gw_finish(r, ctx, ngx_http_s3_kms_be_start(r, ctx));
+}
+
+
+static void
+ngx_http_s3_kms_gw_get_key(ngx_http_s3_kms_run_t *run)
+{
+    ngx_http_request_t          *r = run->data;
+
+    size_t                       len;
+    ngx_int_t                    rc;
+    kms_err_t                    err;
+    const unsigned char         *dek;
+    ngx_http_s3_kms_gw_ctx_t    *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    err = kms_call_error(run->call);
+
+    if (err != KMS_OK) {
+        ctx->error.reason = kms_err_type(err);
+        ngx_http_s3_kms_gw_fail(r, ctx, ngx_http_s3_kms_gw_kms_error(err),
+                                kms_call_log(run->call));
+        kms_call_free(run->call);
+        run->call = NULL;
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+        return;
+    }
+
+    dek = kms_call_plaintext(run->call, &len);
+
+    rc = (dek != NULL && len == 32)
+         ? ngx_http_s3_kms_gw_get_start(r, ctx, dek) : NGX_ERROR;
+
+    kms_call_free(run->call);          /* wipes the data key */
+    run->call = NULL;
+
+    ngx_http_s3_kms_gw_finish(r, ctx, rc);
+}
+
+
+/* the decryptor, and the ranged backend GET of the frames it needs */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_get_start(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const unsigned char *dek)
+{
+    u_char          *p;
+    uint64_t         off, len, soff, slen;
+    s3_objfmt_rc_t   rc;
+
+    if (ctx->range.partial) {
+        off = ctx->range.first;
+        len = ctx->range.last - ctx->range.first + 1;
+
+    } else {
+        off = 0;
+        len = (uint64_t) ctx->obj.len;
+    }
+
+    rc = s3_objfmt_dec_new(&ctx->dec, dek, 0, ctx->obj.hdr, 0, off, len);
+
+    if (rc == S3_OBJFMT_OK) {
+        rc = s3_objfmt_dec_span(ctx->dec, &soff, &slen);
+    }
+
+    if (rc != S3_OBJFMT_OK) {
+        ctx->error.reason = s3_objfmt_strerror(rc);
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL,
+                                "The object cannot be decrypted.");
+        return NGX_ERROR;
+    }
+
+    ctx->plain_len = len;
+
+    p = ngx_pnalloc(r->pool, sizeof("bytes=-") - 1 + 2 * NGX_OFF_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_s3_kms_be_header(ctx, "range", p,
+                                  ngx_sprintf(p, "bytes=%uL-%uL", soff,
+                                              soff + slen - 1) - p)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the object the metadata came from, not one written since */
+
+    if (ngx_http_s3_kms_find_header(r, "if-match") == NULL
+        && ngx_http_s3_kms_be_header(ctx, "if-match", ctx->obj.etag.data,
+                                     ctx->obj.etag.len)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_s3_kms_be_start(r, ctx);
+}
+
+
+/* ---- the backend's response headers, as the client sees them -------------------- */
+
+ngx_int_t
+ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    u_char                *p;
+    ngx_str_t              alg;
+    ngx_uint_t             status;
+    ngx_http_upstream_t   *u;
+    ngx_http_s3_kms_obj_t *o = &ctx->obj;
+
+    u = r->upstream;
+    status = u->headers_in.status_n;
+
+    switch (ctx->mode) {
+
+    case NGX_HTTP_S3_KMS_BE_PROBE:
+        return NGX_OK;
+
+    case NGX_HTTP_S3_KMS_BE_PASS:
+        if (ctx->s3 && ctx->s3->op == S3_OP_DELETE_OBJECT
+            && status >= 200 && status < 300)
+        {
+            ngx_http_s3_kms_gw_index_del(r, ctx);
+        }
+        return NGX_OK;
+
+    case NGX_HTTP_S3_KMS_BE_PUT:
+        if (status < 200 || status >= 300) {
+            return NGX_OK;
+        }
+
+        if (ctx->internal_key) {
+            ngx_str_set(&alg, "AES256");
+        } else {
+            ngx_str_set(&alg, "aws:kms");
+        }
+
+        {
+            ngx_str_t  arn;
+
+            arn.data = (u_char *) ctx->key_arn;
+            arn.len = ngx_strlen(ctx->key_arn);
+
+            if (ngx_http_s3_kms_gw_sse_headers(r, ctx, &alg, &arn, 0)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+        if (ctx->sse->has_context && !ctx->internal_key) {
+            ngx_table_elt_t  *h;
+
+            h = ngx_http_s3_kms_find_header(r,
+                                  "x-amz-server-side-encryption-context");
+            if (h && ngx_http_s3_kms_gw_header_add(r,
+                          "x-amz-server-side-encryption-context",
+                          h->value.data, h->value.len)
+                     != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+        {
+            s3_str_t           v;
+            s3_checksum_alg_t  a;
+            static const char *names[] = {
+                NULL, "x-amz-checksum-crc32", "x-amz-checksum-crc32c",
+                "x-amz-checksum-crc64nvme", "x-amz-checksum-sha1",
+                "x-amz-checksum-sha256"
+            };
+
+            a = s3_payload_checksum(ctx->payload, &v);
+
+            if (a > 0 && (size_t) a < sizeof(names) / sizeof(names[0])
+                && ngx_http_s3_kms_gw_header_add(r, names[a],
+                                                 (u_char *) v.data, v.len)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+        u->headers_in.content_length_n = 0;
+        return NGX_OK;
+
+    case NGX_HTTP_S3_KMS_BE_HEAD:
+    case NGX_HTTP_S3_KMS_BE_GET:
+        break;
+    }
+
+    if (status == NGX_HTTP_PRECONDITION_FAILED && ctx->dec
+        && ngx_http_s3_kms_find_header(r, "if-match") == NULL)
+    {
+        /* our If-Match: the object changed since the index saw it */
+
+        ngx_http_s3_kms_gw_index_del(r, ctx);
+        ctx->error.err = S3_ERR_SLOW_DOWN;
+        ctx->error.reason = "the object changed while it was read";
+        return NGX_ERROR;
+    }
+
+    if (status != NGX_HTTP_OK && status != NGX_HTTP_PARTIAL_CONTENT) {
+        return NGX_OK;      /* 304, errors: as the backend answers */
+    }
+
+    if (!o->encrypted) {
+
+        if (ctx->dec) {
+            /* replaced by a plaintext object since the probe */
+            ctx->error.err = S3_ERR_SLOW_DOWN;
+            ctx->error.reason = "the object changed while it was read";
+            return NGX_ERROR;
+        }
+
+        /* HEAD of an object written before the gateway */
+        u->headers_in.content_length_n = o->stored;
+        return NGX_OK;
+    }
+
+    if (ctx->mode == NGX_HTTP_S3_KMS_BE_HEAD) {
+        if (o->len < 0) {
+            ctx->error.err = S3_ERR_INTERNAL;
+            ctx->error.reason = "no plaintext length in the metadata";
+            return NGX_ERROR;
+        }
+
+        u->headers_in.content_length_n = o->len;
+        u->headers_in.status_n = NGX_HTTP_OK;
+        u->headers_in.status_line.len = 0;
+
+    } else {
+        if (ctx->dec == NULL) {
+            ctx->error.err = S3_ERR_INTERNAL;
+            return NGX_ERROR;
+        }
+
+        u->headers_in.content_length_n = ctx->plain_len;
+        u->headers_in.status_line.len = 0;
+
+        if (ctx->range.partial) {
+            u->headers_in.status_n = NGX_HTTP_PARTIAL_CONTENT;
+
+            p = ngx_pnalloc(r->pool, sizeof("bytes -/") - 1
+                                     + 3 * NGX_OFF_T_LEN);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            if (ngx_http_s3_kms_gw_header_add(r, "Content-Range", p,
+                          ngx_sprintf(p, "bytes %uL-%uL/%O",
+                                      ctx->range.first, ctx->range.last,
+                                      o->len) - p)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+        } else {
+            u->headers_in.status_n = NGX_HTTP_OK;
+        }
+
+        /* the upstream reads the stored bytes, the client gets plaintext */
+    }
+
+    if (ngx_http_s3_kms_gw_sse_headers(r, ctx, &o->alg, &o->key_arn,
+                                       o->bk.len != 0)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_s3_kms_gw_header_add(ngx_http_request_t *r, const char *name,
+    u_char *value, size_t len)
+{
+    size_t                          n;
+    ngx_table_elt_t                *h;
+    ngx_http_upstream_header_t     *hh;
+    ngx_http_upstream_main_conf_t  *umcf;
+
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_upstream_module);
+
+    h = ngx_list_push(&r->upstream->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = ngx_strlen(name);
+
+    h->key.data = (u_char *) name;
+    h->key.len = n;
+    h->value.data = value;
+    h->value.len = len;
+    h->next = NULL;
+
+    h->lowcase_key = ngx_pnalloc(r->pool, n);
+    if (h->lowcase_key == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, n);
+
+    hh = ngx_hash_find(&umcf->headers_in_hash, h->hash, h->lowcase_key, n);
+
+    if (hh && hh->handler(r, h, hh->offset) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_s3_kms_gw_sse_headers(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *alg, ngx_str_t *key_arn,
+    ngx_uint_t bucket_key)
+{
+    ngx_uint_t  kms;
+
+    kms = (alg->len == 7 && ngx_strncmp(alg->data, "aws:kms", 7) == 0);
+
+    if (ngx_http_s3_kms_gw_header_add(r, "x-amz-server-side-encryption",
+                                      kms ? (u_char *) "aws:kms"
+                                          : (u_char *) "AES256",
+                                      kms ? 7 : 6)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (kms && ngx_http_s3_kms_gw_header_add(r,
+                          "x-amz-server-side-encryption-aws-kms-key-id",
+                          key_arn->data, key_arn->len)
+               != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (bucket_key
+        && ngx_http_s3_kms_gw_header_add(r,
+                    "x-amz-server-side-encryption-bucket-key-enabled",
+                    (u_char *) "true", 4)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* ---- KMS ---------------------------------------------------------------------------- */
+
+/*
+ * The encryption context of a data key: the client's pairs (canonical
+ * JSON, as stored) plus "aws:s3:arn", rebuilt from the request every time.
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_context(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *pairs, size_t len,
+    const char *arn, size_t arn_len, char **out)
+{
+    u_char     *p;
+    size_t      i, n;
+    u_char      c;
+
+    if (len && (len < 2 || pairs[0] != '{' || pairs[len - 1] != '}')) {
+        ctx->error.reason = "damaged encryption context";
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
+        return NGX_ERROR;
+    }
+
+    if (len > 2 && ngx_strlcasestrn((u_char *) pairs,
+                                    (u_char *) pairs + len,
+                                    (u_char *) "\"aws:s3:arn\"", 12 - 1)
+                   != NULL)
+    {
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INVALID_ARGUMENT,
+                                "The encryption context may not contain "
+                                "aws:s3:arn.");
+        return NGX_ERROR;
+    }
+
+    n = sizeof("{\"aws:s3:arn\":\"\",}") + arn_len * 6 + len;
+
+    p = ngx_pnalloc(r->pool, n);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *out = (char *) p;
+    p = ngx_cpymem(p, "{\"aws:s3:arn\":\"", sizeof("{\"aws:s3:arn\":\"") - 1);
+
+    for (i = 0; i < arn_len; i++) {
+        c = (u_char) arn[i];
+
+        if (c == '"' || c == '\\') {
+            *p++ = '\\';
+            *p++ = c;
+
+        } else if (c < 0x20) {
+            p = ngx_sprintf(p, "\\u%04xd", (ngx_uint_t) c);
+
+        } else {
+            *p++ = c;
+        }
+    }
+
+    *p++ = '"';
+
+    if (len > 2) {
+        *p++ = ',';
+        p = ngx_cpymem(p, pairs + 1, len - 2);
+    }
+
+    *p++ = '}';
+    *p = '\0';
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_s3_kms_gw_kms_start(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, kms_call_t *call,
+    ngx_http_s3_kms_done_pt done)
+{
+    ngx_http_s3_kms_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+
+    ctx->run.call = call;
+    ctx->run.worker = mcf->worker;
+    ctx->run.done = done;
+    ctx->run.data = r;
+    ctx->run.log = r->connection->log;
+
+    if (ngx_http_s3_kms_run_on_pool(&ctx->run, r->pool) != NGX_OK) {
+        kms_call_free(call);
+        ctx->run.call = NULL;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* done() continues the request, now or when Redis answered */
+
+    (void) ngx_http_s3_kms_run(&ctx->run);
+
+    return NGX_AGAIN;
+}
+
+
+/* the KMS errors S3 answers with */
+
+static s3_err_t
+ngx_http_s3_kms_gw_kms_error(kms_err_t err)
+{
+    switch (err) {
+
+    case KMS_ERR_NOT_FOUND:
+    case KMS_ERR_INVALID_ARN:
+    case KMS_ERR_VALIDATION:
+        return S3_ERR_KMS_NOT_FOUND;
+
+    case KMS_ERR_DISABLED:
+        return S3_ERR_KMS_DISABLED;
+
+    case KMS_ERR_INVALID_STATE:
+        return S3_ERR_KMS_INVALID_STATE;
+
+    case KMS_ERR_ACCESS_DENIED:
+        return S3_ERR_ACCESS_DENIED;
+
+    case KMS_ERR_INVALID_CIPHERTEXT:
+    case KMS_ERR_INCORRECT_KEY:
+        return S3_ERR_KMS_INVALID_CIPHERTEXT;
+
+    case KMS_ERR_THROTTLING:
+        return S3_ERR_SLOW_DOWN;
+
+    case KMS_ERR_DEPENDENCY_TIMEOUT:
+        return S3_ERR_SERVICE_UNAVAILABLE;
+
+    default:
+        return S3_ERR_INTERNAL;
+    }
+}
+
+
+/* ---- S3 errors ------------------------------------------------------------------- */
+
+ngx_int_t
+ngx_http_s3_kms_gw_send_error(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    ngx_int_t     rc;
+    ngx_chain_t  *out;
+
+    ctx->own_error = 1;
+
+    out = ngx_http_s3_kms_gw_error_body(r, ctx);
+    if (out == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = s3_err_status(ctx->error.err);
+    ngx_str_set(&r->headers_out.content_type, "application/xml");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_length_n = out->buf->last - out->buf->pos;
+
+    if (ctx->error.err == S3_ERR_INVALID_RANGE && ctx->obj.len >= 0) {
+        ngx_table_elt_t  *h;
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h) {
+            h->hash = 1;
+            h->next = NULL;
+            ngx_str_set(&h->key, "Content-Range");
+            h->value.data = ngx_pnalloc(r->pool, 8 + NGX_OFF_T_LEN);
+            if (h->value.data) {
+                h->value.len = ngx_sprintf(h->value.data, "bytes */%O",
+                                           ctx->obj.len) - h->value.data;
+            } else {
+                h->hash = 0;
+            }
+        }
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    return ngx_http_output_filter(r, out);
+}
+
+
+static ngx_chain_t *
+ngx_http_s3_kms_gw_error_body(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    size_t        len;
+    s3_str_t      id, host;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    id.data = ctx->req_id;
+    id.len = ngx_strlen(ctx->req_id);
+    host.data = ctx->host_id;
+    host.len = ngx_strlen(ctx->host_id);
+
+    len = s3_xml_error(NULL, 0, &ctx->error, id, host);
+
+    b = ngx_create_temp_buf(r->pool, len + 1);
+    cl = ngx_alloc_chain_link(r->pool);
+
+    if (b == NULL || cl == NULL) {
+        return NULL;
+    }
+
+    b->last += s3_xml_error(b->pos, len + 1, &ctx->error, id, host);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    return cl;
+}
+
+
+/*
+ * nginx's own error pages (a body too large, a timeout, a backend that is
+ * down, a refused request body) become S3 error documents; so every
+ * answer of a gateway location is S3-shaped.  The request id headers go
+ * on every answer.
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_header_filter(ngx_http_request_t *r)
+{
+    ngx_chain_t               *out;
+    ngx_table_elt_t           *h;
+    ngx_http_s3_kms_gw_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    if (ctx == NULL || ctx->request != r || ctx->s3 == NULL
+        && ctx->auth == NULL && !ctx->own_error && r->err_status == 0)
+    {
+        /* not a gateway request, or not one we got to yet */
+
+        if (ctx == NULL || ctx->request != r || r->err_status == 0) {
+            return ngx_http_next_header_filter(r);
+        }
+    }
+
+    if (r->err_status && !ctx->own_error && !ctx->error_sent) {
+
+        if (ctx->error.err == S3_OK || ctx->error.err == S3_AGAIN) {
+            ctx->error.err = ngx_http_s3_kms_gw_status_error(r->err_status);
+        }
+
+        out = ngx_http_s3_kms_gw_error_body(r, ctx);
+        if (out == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->error_sent = 1;
+        ctx->error_out = out;
+
+        ngx_http_clean_header(r);
+        r->headers_out.status = s3_err_status(ctx->error.err);
+        r->err_status = r->headers_out.status;
+        ngx_str_set(&r->headers_out.content_type, "application/xml");
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+        r->headers_out.content_length_n = out->buf->last - out->buf->pos;
+        r->headers_out.location = NULL;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->next = NULL;
+    ngx_str_set(&h->key, "x-amz-request-id");
+    h->value.data = ctx->req_id;
+    h->value.len = ngx_strlen(ctx->req_id);
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_s3_kms_gw_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_uint_t                 last;
+    ngx_chain_t               *cl;
+    ngx_http_s3_kms_gw_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    if (r != r->main || ctx == NULL || ctx->request != r
+        || !ctx->error_sent)
+    {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    /* nginx's page is dropped; ours goes with its last buffer */
+
+    last = 0;
+
+    for (cl = in; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+        cl->buf->file_pos = cl->buf->file_last;
+
+        if (cl->buf->last_buf) {
+            last = 1;
+        }
+    }
+
+    if (!last || ctx->error_out == NULL) {
+        return NGX_OK;
+    }
+
+    cl = ctx->error_out;
+    ctx->error_out = NULL;
+
+    return ngx_http_next_body_filter(r, cl);
+}
+
+
+static s3_err_t
+ngx_http_s3_kms_gw_status_error(ngx_uint_t status)
+{
+    switch (status) {
+
+    case NGX_HTTP_BAD_REQUEST:
+        return S3_ERR_INCOMPLETE_BODY;
+
+    case NGX_HTTP_NOT_ALLOWED:
+        return S3_ERR_METHOD_NOT_ALLOWED;
+
+    case NGX_HTTP_REQUEST_TIME_OUT:
+        return S3_ERR_REQUEST_TIMEOUT;
+
+    case NGX_HTTP_LENGTH_REQUIRED:
+        return S3_ERR_MISSING_CONTENT_LENGTH;
+
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        return S3_ERR_ENTITY_TOO_LARGE;
+
+    case NGX_HTTP_NOT_IMPLEMENTED:
+        return S3_ERR_NOT_IMPLEMENTED;
+
+    case NGX_HTTP_BAD_GATEWAY:
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+    case NGX_HTTP_GATEWAY_TIME_OUT:
+        return S3_ERR_SERVICE_UNAVAILABLE;
+
+    default:
+        return S3_ERR_INTERNAL;
+    }
+}
+
+
+static void
+ngx_http_s3_kms_gw_cleanup(void *data)
+{
+    ngx_http_s3_kms_gw_ctx_t  *ctx = data;
+
+    if (ctx->redis_req) {
+        ngx_http_s3_kms_redis_cancel(ctx->redis_req);
+        ctx->redis_req = NULL;
+    }
+
+    if (ctx->payload && ctx->has_payload) {
+        s3_payload_cleanup(ctx->payload);
+    }
+
+    s3_objfmt_enc_free(ctx->enc);
+    ctx->enc = NULL;
+    s3_objfmt_dec_free(ctx->dec);
+    ctx->dec = NULL;
+}

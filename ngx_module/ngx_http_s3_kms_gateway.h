@@ -1,0 +1,151 @@
+
+/*
+ * The S3 gateway: state of one client request, shared by the request
+ * handling (ngx_http_s3_kms_gateway.c) and the backend connection
+ * (ngx_http_s3_kms_backend.c).
+ */
+
+#ifndef NGX_HTTP_S3_KMS_GATEWAY_H
+#define NGX_HTTP_S3_KMS_GATEWAY_H
+
+
+#include "ngx_http_s3_kms.h"
+
+
+#define NGX_HTTP_S3_KMS_REQ_ID_LEN   16
+#define NGX_HTTP_S3_KMS_ARN_MAX      2200
+
+
+/* what the backend request is for, so what its response becomes */
+typedef enum {
+    NGX_HTTP_S3_KMS_BE_PASS = 0,     /* relayed as the backend answers */
+    NGX_HTTP_S3_KMS_BE_PUT,          /* an encrypted PutObject */
+    NGX_HTTP_S3_KMS_BE_GET,          /* GetObject, decrypted */
+    NGX_HTTP_S3_KMS_BE_HEAD,         /* HeadObject, headers rewritten */
+    NGX_HTTP_S3_KMS_BE_PROBE         /* subrequest: metadata and header */
+} ngx_http_s3_kms_be_mode_e;
+
+
+/* what the gateway knows of a stored object (index or probe) */
+typedef struct {
+    ngx_uint_t                   found;        /* the backend has it */
+    ngx_uint_t                   encrypted;    /* x-amz-meta-ssek-v: 1 */
+    ngx_uint_t                   status;       /* probe: backend status */
+    ngx_str_t                    etag;
+    ngx_str_t                    alg;          /* aws:kms | AES256 */
+    ngx_str_t                    key_arn;
+    ngx_str_t                    dek;          /* base64 blob */
+    ngx_str_t                    ctx;          /* base64 canonical JSON */
+    ngx_str_t                    bk;           /* base64 object salt */
+    off_t                        len;          /* plaintext, -1 unknown */
+    off_t                        stored;       /* stored length */
+    u_char                       hdr[S3_OBJFMT_HDR_LEN];
+    size_t                       hdr_len;
+} ngx_http_s3_kms_obj_t;
+
+
+typedef struct {
+    ngx_http_request_t          *request;
+    u_char                       req_id[NGX_HTTP_S3_KMS_REQ_ID_LEN + 1];
+    u_char                       host_id[48];
+
+    /* the client's request */
+    s3_header_t                 *headers;
+    size_t                       nheaders;
+    const kms_cred_t            *cred;
+    s3_sigv4_auth_t             *auth;
+    const u_char                *sigkey;
+    s3_request_t                *s3;
+    s3_sse_t                    *sse;
+    s3_payload_t                *payload;
+    ngx_uint_t                   has_payload;
+    char                         arn[NGX_HTTP_S3_KMS_ARN_MAX];
+    size_t                       arn_len;
+    ngx_str_t                    bucket;       /* NUL-terminated copies */
+    ngx_str_t                    key;
+
+    /* the KMS call in flight, and its caller */
+    kms_caller_t                 caller;
+    ngx_http_s3_kms_run_t        run;
+    u_char                       source_ip[NGX_SOCKADDR_STRLEN + 1];
+    u_char                      *user_agent;
+    ngx_uint_t                   internal_key; /* SSE-S3 */
+
+    /* the object as stored */
+    ngx_http_s3_kms_obj_t        obj;
+    ngx_http_s3_kms_redis_req_t *redis_req;
+    ngx_uint_t                   index_hit;
+    ngx_uint_t                   probing;
+
+    /* the client's Range, resolved */
+    s3_objfmt_range_t            range;
+    ngx_uint_t                   has_range;
+
+    /* the backend request */
+    ngx_http_s3_kms_be_mode_e    mode;
+    ngx_str_t                    be_method;
+    ngx_str_t                    be_path;      /* encoded, path style */
+    ngx_str_t                    be_query;
+    ngx_array_t                  be_headers;   /* ngx_keyval_t, signed */
+    off_t                        be_length;    /* -1: no body */
+    ngx_http_status_t            status;
+    ngx_int_t                    chunked_state;
+    ngx_http_chunked_t           chunked;
+
+    /* PUT: encryption of the request body */
+    s3_objfmt_enc_t             *enc;
+    u_char                       seg_hdr[S3_OBJFMT_HDR_LEN];
+    ngx_buf_t                  **obufs;        /* our output buffers */
+    ngx_uint_t                   nobufs;
+    ngx_buf_t                   *ofill;        /* being filled */
+    ngx_chain_t                 *pending;      /* input not yet consumed */
+    ngx_chain_t                **pending_last;
+    s3_str_t                     span;         /* decoded, not encrypted */
+    ngx_buf_t                   *span_buf;     /* the input it is in */
+    size_t                       span_used;    /* input bytes it stands for */
+    ngx_uint_t                   input_done;   /* last_buf seen */
+    ngx_uint_t                   released;     /* final frame let go */
+    ngx_uint_t                   body_done;    /* last_buf passed on */
+    s3_err_t                     body_error;
+    u_char                      *dek_blob;     /* for the metadata */
+    size_t                       dek_blob_len;
+    u_char                      *ctx_b64;      /* x-amz-meta-ssek-ctx */
+    const char                  *key_arn;
+
+    /* GET: decryption of the response body */
+    s3_objfmt_dec_t             *dec;
+    ngx_buf_t                   *frame;        /* being gathered */
+    size_t                       frame_fill;
+    off_t                        plain_len;    /* answered Content-Length */
+
+    /* errors for the S3 error filter */
+    s3_error_t                   error;
+    ngx_uint_t                   own_error;    /* we send the XML */
+    ngx_uint_t                   error_sent;
+
+    /* the probe subrequest's parent context */
+    void                        *parent;
+} ngx_http_s3_kms_gw_ctx_t;
+
+
+/* gateway.c */
+void ngx_http_s3_kms_gw_fail(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, s3_err_t err, const char *message);
+ngx_int_t ngx_http_s3_kms_gw_send_error(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+void ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_gw_header_add(ngx_http_request_t *r,
+    const char *name, u_char *value, size_t len);
+
+/* backend.c */
+ngx_int_t ngx_http_s3_kms_be_start(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_be_header(ngx_http_s3_kms_gw_ctx_t *ctx,
+    const char *name, const u_char *value, size_t len);
+ngx_int_t ngx_http_s3_kms_be_init_filters(ngx_conf_t *cf);
+
+
+#endif /* NGX_HTTP_S3_KMS_GATEWAY_H */
