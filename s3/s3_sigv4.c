@@ -1689,14 +1689,16 @@ s3_err_t
 s3_sigv4_verify(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a,
     const s3_sigv4_conf_t *conf, const unsigned char key[32])
 {
-    int                 ok;
-    size_t              n;
-    s3_err_t            err;
-    s3_sink_t           sink;
-    s3_str_t            amz_date;
-    s3_canon_t          c;
-    s3_sigv4_reason_t   rc;
-    unsigned char       hash[32], mac[32];
+    int                   ok;
+    size_t                n;
+    s3_err_t              err;
+    s3_sink_t             sink;
+    s3_str_t              amz_date;
+    s3_canon_t            c;
+    s3_param_t            q;
+    s3_sigv4_reason_t     rc;
+    unsigned char         hash[32], mac[32];
+    const unsigned char  *pos, *end;
 
     err = s3_sigv4_check(r, a, conf);
     if (err != S3_OK) {
@@ -1712,6 +1714,22 @@ s3_sigv4_verify(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a,
     c.skip_signature = a->form == S3_SIGV4_QUERY;
 
     c.payload_hash = conf->payload_hash;
+
+    if (c.payload_hash.len == 0 && a->form == S3_SIGV4_QUERY) {
+        /* presigners may put it in the query (the JS SDK's does) */
+        pos = r->query.data;
+        end = s3_end(r->query);
+
+        while (s3_query_next(&pos, end, &q)) {
+            if (s3_pct_eq(q.name, "X-Amz-Content-Sha256")) {
+                rc = s3_decode_into(a, q.value, &c.payload_hash);
+                if (rc != S3_SIGV4_OK) {
+                    return s3_sigv4_error(a->form, s3_fail(a, rc));
+                }
+                break;
+            }
+        }
+    }
 
     if (c.payload_hash.len == 0) {
         n = s3_headers_find(r, "x-amz-content-sha256", &c.payload_hash);
