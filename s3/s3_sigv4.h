@@ -45,6 +45,11 @@ typedef struct {
 
 #define s3_str(lit)  { sizeof(lit) - 1, (const unsigned char *) lit }
 
+/* ASCII case-insensitive equality with a literal (header names) */
+int s3_str_caseeq(s3_str_t a, const char *lit);
+/* without leading and trailing spaces and tabs */
+s3_str_t s3_str_trim(s3_str_t v);
+
 
 typedef struct {
     s3_str_t  name;
