@@ -491,6 +491,22 @@ kms_gcm_decrypt(const unsigned char key[32], const unsigned char *iv,
 
 /* ---- small things ---------------------------------------------------------- */
 
+void *
+kms_secure_alloc(size_t len)
+{
+    return OPENSSL_secure_zalloc(len);
+}
+
+
+void
+kms_secure_free(void *p, size_t len)
+{
+    if (p != NULL) {
+        OPENSSL_secure_clear_free(p, len);
+    }
+}
+
+
 int
 kms_random(void *buf, size_t len)
 {

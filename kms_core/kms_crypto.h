@@ -86,6 +86,15 @@ int kms_gcm_update(kms_gcm_t *g, const unsigned char *in, size_t len,
 int kms_gcm_finish(kms_gcm_t *g, unsigned char tag[16]);
 
 
+/*
+ * Memory for secrets: OpenSSL's secure heap when kms_global_init() set one
+ * up (mlocked, excluded from core dumps), else the normal heap; always
+ * zeroed on allocation and wiped on free.
+ */
+void *kms_secure_alloc(size_t len);
+void kms_secure_free(void *p, size_t len);
+
+
 /* random bytes from OpenSSL's DRBG */
 int kms_random(void *buf, size_t len);
 

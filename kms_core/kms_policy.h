@@ -24,7 +24,12 @@
 #include "kms_err.h"
 
 
-#define KMS_POLICY_MAX_LEN  32768
+#define KMS_POLICY_MAX_LEN  32768         /* characters, as AWS counts */
+
+/* the MalformedPolicyDocumentException message of a failed lockout check */
+#define KMS_POLICY_LOCKOUT_MSG                                              \
+    "The new key policy will not allow you to update the key policy in the " \
+    "future."
 
 
 typedef struct kms_policy_s  kms_policy_t;
@@ -50,6 +55,11 @@ typedef struct {
 /*
  * Parses a policy document.  On a bad document returns
  * KMS_ERR_MALFORMED_POLICY with AWS's message in msg; KMS_OK otherwise.
+ * Before the JSON is read, the text gets the checks AWS applies to the
+ * Policy parameter: empty or with a character outside tab, LF, CR and
+ * U+0020..U+00FF gives KMS_ERR_VALIDATION, longer than
+ * KMS_POLICY_MAX_LEN characters KMS_ERR_LIMIT_EXCEEDED (both with a
+ * message); out of memory gives KMS_ERR_INTERNAL.
  */
 kms_err_t kms_policy_parse(const char *json, size_t len, kms_policy_t **out,
     char *msg, size_t msglen);
@@ -60,7 +70,9 @@ kms_policy_decision_t kms_policy_eval(const kms_policy_t *p,
 
 /*
  * 1 if the principal could still call kms:PutKeyPolicy on the key under
- * this policy (AWS's lockout safety check), else 0.
+ * this policy (AWS's lockout safety check), else 0: then CreateKey and
+ * PutKeyPolicy fail with KMS_ERR_MALFORMED_POLICY and
+ * KMS_POLICY_LOCKOUT_MSG unless BypassPolicyLockoutSafetyCheck is true.
  */
 int kms_policy_allows_put_policy(const kms_policy_t *p,
     const char *principal_arn, const char *caller_account,
