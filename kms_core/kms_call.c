@@ -100,6 +100,7 @@ static void kms_commit(kms_call_t *c);
 static void kms_invalidate(kms_call_t *c);
 static void kms_memo(kms_call_t *c, const char *what);
 static void kms_memo_clear(kms_call_t *c);
+static int kms_stale(kms_call_t *c, const char *id);
 static void kms_ids_free(char **ids, size_t n);
 static void kms_args_free(kms_arg_t *a, int n);
 static int kms_arg_push(kms_arg_t **v, int *n, const void *p, size_t len);
@@ -1149,14 +1150,39 @@ static void
 kms_invalidate(kms_call_t *c)
 {
     size_t  i;
+    char    memo[KMS_ID_TEXT_LEN + 3];
 
-    /* drop what we wrote over from the ring: it is read again on use */
-    for (i = 0; i < c->nw; i++) {
-        kms_ring_del(&c->ctx->ring, c->wid[i]);
+    /*
+     * What we wrote over changed under us: forget what this call read, and
+     * mark those keys stale so that the next run reads them again (the
+     * ring keeps its copy meanwhile, for every other call).
+     */
+    kms_memo_clear(c);
+
+    if (c->kind != KMS_KIND_MAINTAIN) {
+        for (i = 0; i < c->nw; i++) {
+            snprintf(memo, sizeof(memo), "s:%s", c->wid[i]);
+            kms_memo(c, memo);
+        }
     }
 
     kms_w_reset(c);
-    kms_memo_clear(c);
+}
+
+
+/* a key this call must read again before using it */
+static int
+kms_stale(kms_call_t *c, const char *id)
+{
+    char  memo[KMS_ID_TEXT_LEN + 3];
+
+    snprintf(memo, sizeof(memo), "s:%s", id);
+    if (!kms_fetched(c, memo)) {
+        return 0;
+    }
+
+    snprintf(memo, sizeof(memo), "k:%s", id);
+    return !kms_fetched(c, memo);
 }
 
 
@@ -1367,13 +1393,15 @@ kms_resolve_id(kms_call_t *c, const char *id, const char *account, int flags,
 
     k = kms_ring_key(&c->ctx->ring, id);
 
-    if (k == NULL) {
+    if (k == NULL || kms_stale(c, id)) {
         snprintf(memo, sizeof(memo), "k:%s", id);
         if (!kms_fetched(c, memo)) {
             memcpy(c->fetch_id, id, KMS_ID_TEXT_LEN + 1);
             return KMS_R_FETCH;
         }
-        goto not_found;
+        if (k == NULL) {
+            goto not_found;
+        }
     }
 
     if (k->state == KMS_KS_UNAVAILABLE) {
@@ -1477,6 +1505,11 @@ kms_resolve_alias(kms_call_t *c, const char *name, const char *account,
         goto not_found;
     }
 
+    if (kms_stale(c, k->id_text)) {
+        memcpy(c->fetch_id, k->id_text, KMS_ID_TEXT_LEN + 1);
+        return KMS_R_FETCH;
+    }
+
     if (k->state == KMS_KS_UNAVAILABLE) {
         kms_fail(c, KMS_ERR_INVALID_STATE, "arn:%s:kms:%s:%s:key/%s is "
                  "unavailable.", c->ctx->partition, c->ctx->region, account,
@@ -1578,7 +1611,7 @@ kms_fetch_blob_key(kms_call_t *c, const unsigned char id[16],
     kms_uuid_text(id, text);
 
     k = kms_ring_key(&c->ctx->ring, text);
-    if (k != NULL) {
+    if (k != NULL && !kms_stale(c, text)) {
         return k;
     }
 
@@ -2178,14 +2211,14 @@ kms_call_free(kms_call_t *c)
 static void
 kms_audit_camel(kms_buf_t *b, const char *k)
 {
-    char  first;
+    size_t  start = b->len, n = strlen(k);
 
-    first = *k >= 'A' && *k <= 'Z' ? (char) (*k - 'A' + 'a') : *k;
+    /* escaped as any string: member names come from the client */
+    kms_buf_json(b, k, n);
 
-    kms_buf_add(b, "\"", 1);
-    kms_buf_add(b, &first, 1);
-    kms_buf_add(b, k + 1, strlen(k + 1));
-    kms_buf_add(b, "\"", 1);
+    if (!b->failed && n && k[0] >= 'A' && k[0] <= 'Z') {
+        b->data[start + 1] = (char) (k[0] - 'A' + 'a');
+    }
 }
 
 

@@ -1462,6 +1462,7 @@ kms_exec_list_aliases(kms_call_t *c)
     kms_alias_row_t  *rows = NULL, *nr;
     size_t            i, j, n = 0, start = 0, limit, out;
     const char       *acct = kms_account(c);
+    kms_buf_t         arn;
 
     if (c->p.key_id != NULL) {
         if (kms_target_ok(c, c->p.key_id) != 0) {
@@ -1513,6 +1514,7 @@ kms_exec_list_aliases(kms_call_t *c)
     }
 
     limit = c->p.has_limit ? (size_t) c->p.limit : 50;
+    kms_buf_init(&arn);
 
     kms_body_open(c);
     kms_body_member(c, "Aliases");
@@ -1521,11 +1523,12 @@ kms_exec_list_aliases(kms_call_t *c)
     for (i = start, out = 0; i < n && out < limit; i++, out++) {
         kms_buf_str(&c->body, out ? ",{\"AliasName\":" : "{\"AliasName\":");
         kms_buf_jstr(&c->body, rows[i].alias->name);
-        kms_buf_fmt(&c->body, ",\"AliasArn\":\"arn:%s:kms:%s:%s:",
-                    c->ctx->partition, c->ctx->region, acct);
-        kms_buf_add(&c->body, rows[i].alias->name,
-                    strlen(rows[i].alias->name));
-        kms_buf_str(&c->body, "\",\"TargetKeyId\":");
+        arn.len = 0;
+        kms_buf_fmt(&arn, "arn:%s:kms:%s:%s:%s", c->ctx->partition,
+                    c->ctx->region, acct, rows[i].alias->name);
+        kms_buf_str(&c->body, ",\"AliasArn\":");
+        kms_buf_json(&c->body, arn.data ? arn.data : "", arn.len);
+        kms_buf_str(&c->body, ",\"TargetKeyId\":");
         kms_buf_jstr(&c->body, rows[i].key->id_text);
         kms_buf_str(&c->body, ",\"CreationDate\":");
         kms_buf_date(&c->body, rows[i].alias->created_ms);
@@ -1547,6 +1550,7 @@ kms_exec_list_aliases(kms_call_t *c)
     }
 
     kms_body_close(c);
+    kms_buf_free(&arn);
     free(rows);
     return KMS_X_DONE;
 }

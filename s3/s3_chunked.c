@@ -43,7 +43,6 @@ static s3_err_t s3_ch_header_done(s3_chunked_t *d);
 static s3_err_t s3_ch_chunk_end(s3_chunked_t *d);
 static s3_err_t s3_ch_trailer_line(s3_chunked_t *d);
 static s3_err_t s3_ch_trailers_done(s3_chunked_t *d);
-static int s3_ch_caseeq(const unsigned char *p, size_t len, const char *lit);
 
 
 static s3_err_t
@@ -101,29 +100,6 @@ s3_ch_unhex64(const char *hex, unsigned char out[32])
     return 0;
 }
 
-
-static int
-s3_ch_caseeq(const unsigned char *p, size_t len, const char *lit)
-{
-    size_t    i;
-    unsigned  c;
-
-    if (len != strlen(lit)) {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        c = p[i];
-        if (c >= 'A' && c <= 'Z') {
-            c |= 0x20;
-        }
-        if (c != (unsigned char) lit[i]) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
 
 
 /*
@@ -342,7 +318,7 @@ static s3_err_t
 s3_ch_trailer_line(s3_chunked_t *d)
 {
     size_t          nlen, vlen;
-    const char     *name;
+    s3_str_t        name;
     unsigned char  *colon, *v;
 
     colon = memchr(d->line, ':', d->line_len);
@@ -363,8 +339,11 @@ s3_ch_trailer_line(s3_chunked_t *d)
         vlen--;
     }
 
+    name.data = d->line;
+    name.len = nlen;
+
     if (d->mode == S3_CHUNKED_SIGNED_TRAILER && !d->got_trailer_sig
-        && s3_ch_caseeq(d->line, nlen, S3_CH_TRAILER_SIG))
+        && s3_str_caseeq(name, S3_CH_TRAILER_SIG))
     {
         if (vlen != 64) {
             return s3_ch_fail(d, S3_ERR_SIGNATURE_MISMATCH);
@@ -376,11 +355,9 @@ s3_ch_trailer_line(s3_chunked_t *d)
         return S3_OK;
     }
 
-    name = s3_checksum_header(d->trailer);
-
     /* the declared checksum, once, before the signature */
     if (d->trailer == S3_CKSUM_NONE || d->got_trailer || d->got_trailer_sig
-        || !s3_ch_caseeq(d->line, nlen, name))
+        || !s3_str_caseeq(name, s3_checksum_header(d->trailer)))
     {
         return s3_ch_fail(d, S3_ERR_MALFORMED_TRAILER);
     }

@@ -18,9 +18,7 @@
 
 
 static s3_err_t s3_pl_fail(s3_payload_t *p, s3_err_t err);
-static int s3_pl_caseeq(s3_str_t a, const char *lit);
 static int s3_pl_eq(s3_str_t a, const char *lit);
-static s3_str_t s3_pl_trim(s3_str_t v);
 static size_t s3_pl_find(const s3_payload_conf_t *conf, const char *name,
     s3_str_t *value);
 static int s3_pl_length(s3_str_t v, int64_t *out);
@@ -39,29 +37,6 @@ s3_pl_fail(s3_payload_t *p, s3_err_t err)
 }
 
 
-static int
-s3_pl_caseeq(s3_str_t a, const char *lit)
-{
-    size_t    i, n = strlen(lit);
-    unsigned  c;
-
-    if (a.len != n) {
-        return 0;
-    }
-
-    for (i = 0; i < n; i++) {
-        c = a.data[i];
-        if (c >= 'A' && c <= 'Z') {
-            c |= 0x20;
-        }
-        if (c != (unsigned char) lit[i]) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
 
 static int
 s3_pl_eq(s3_str_t a, const char *lit)
@@ -69,21 +44,6 @@ s3_pl_eq(s3_str_t a, const char *lit)
     return a.len == strlen(lit) && memcmp(a.data, lit, a.len) == 0;
 }
 
-
-static s3_str_t
-s3_pl_trim(s3_str_t v)
-{
-    while (v.len && (v.data[0] == ' ' || v.data[0] == '\t')) {
-        v.data++;
-        v.len--;
-    }
-
-    while (v.len && (v.data[v.len - 1] == ' ' || v.data[v.len - 1] == '\t')) {
-        v.len--;
-    }
-
-    return v;
-}
 
 
 /* how many headers have the name (lowercase); the first one's value */
@@ -93,9 +53,9 @@ s3_pl_find(const s3_payload_conf_t *conf, const char *name, s3_str_t *value)
     size_t  i, n = 0;
 
     for (i = 0; i < conf->nheaders; i++) {
-        if (s3_pl_caseeq(conf->headers[i].name, name)) {
+        if (s3_str_caseeq(conf->headers[i].name, name)) {
             if (n++ == 0) {
-                *value = s3_pl_trim(conf->headers[i].value);
+                *value = s3_str_trim(conf->headers[i].value);
             }
         }
     }
@@ -273,7 +233,7 @@ s3_payload_init(s3_payload_t *p, const s3_payload_conf_t *conf)
 
         count++;
         alg = trailer_alg;
-        v = s3_pl_trim(conf->headers[i].value);
+        v = s3_str_trim(conf->headers[i].value);
 
         n = kms_base64_decode((const char *) v.data, v.len, raw,
                               sizeof(raw));
@@ -565,7 +525,7 @@ s3_payload_stored_encoding(const s3_header_t *headers, size_t nheaders,
     n = 0;
 
     for (i = 0; i < nheaders; i++) {
-        if (!s3_pl_caseeq(headers[i].name, "content-encoding")
+        if (!s3_str_caseeq(headers[i].name, "content-encoding")
             || headers[i].value.len == 0)
         {
             continue;
@@ -582,10 +542,10 @@ s3_payload_stored_encoding(const s3_header_t *headers, size_t nheaders,
 
             tok.data = p;
             tok.len = (size_t) (comma - p);
-            tok = s3_pl_trim(tok);
+            tok = s3_str_trim(tok);
             p = comma < end ? comma + 1 : end;
 
-            if (tok.len == 0 || s3_pl_caseeq(tok, "aws-chunked")) {
+            if (tok.len == 0 || s3_str_caseeq(tok, "aws-chunked")) {
                 continue;
             }
 

@@ -1220,6 +1220,9 @@ s3_sub_op(const s3_sub_ops_t *table, const char *sub, s3_str_t method,
             return table[i].post;
         }
 
+        /* a method S3 does not have */
+        *known = 0;
+
         return S3_OP_UNKNOWN;
     }
 

@@ -79,11 +79,9 @@ static int s3_query_next(const unsigned char **pos, const unsigned char *end,
 static const unsigned char *s3_end(s3_str_t v);
 static int s3_is_space(unsigned c);
 static unsigned s3_lower(unsigned c);
-static int s3_caseeq(s3_str_t a, const char *lit);
 static int s3_caseeq2(s3_str_t a, s3_str_t b);
 static int s3_casecmp(s3_str_t a, s3_str_t b);
 static int s3_eq(s3_str_t a, const char *lit);
-static s3_str_t s3_trim(s3_str_t v);
 static size_t s3_headers_find(const s3_sigv4_request_t *r, const char *name,
     s3_str_t *value);
 
@@ -100,6 +98,8 @@ static s3_sigv4_reason_t s3_decode_into(s3_sigv4_auth_t *a, s3_str_t raw,
     s3_str_t *out);
 static int s3_sort_names(s3_str_t *names, size_t n);
 
+static int s3_digits(const unsigned char *p, size_t n, int *out);
+static int s3_valid_civil(int y, int m, int d, int hh, int mm, int ss);
 static int s3_parse_iso8601(s3_str_t v, int64_t *t);
 static int s3_parse_http_date(s3_str_t v, int64_t *t);
 static int64_t s3_days_from_civil(int64_t y, int m, int d);
@@ -185,8 +185,8 @@ s3_eq(s3_str_t a, const char *lit)
 }
 
 
-static int
-s3_caseeq(s3_str_t a, const char *lit)
+int
+s3_str_caseeq(s3_str_t a, const char *lit)
 {
     size_t  i, n = strlen(lit);
 
@@ -229,8 +229,8 @@ s3_casecmp(s3_str_t a, s3_str_t b)
 }
 
 
-static s3_str_t
-s3_trim(s3_str_t v)
+s3_str_t
+s3_str_trim(s3_str_t v)
 {
     while (v.len && (v.data[0] == ' ' || v.data[0] == '\t')) {
         v.data++;
@@ -253,7 +253,7 @@ s3_headers_find(const s3_sigv4_request_t *r, const char *name,
     size_t  i, n = 0;
 
     for (i = 0; i < r->nheaders; i++) {
-        if (s3_caseeq(r->headers[i].name, name)) {
+        if (s3_str_caseeq(r->headers[i].name, name)) {
             if (n++ == 0 && value != NULL) {
                 *value = r->headers[i].value;
             }
@@ -1239,7 +1239,7 @@ s3_parse_header_auth(s3_sigv4_auth_t *a, s3_str_t value)
     s3_sigv4_reason_t     rc;
     const unsigned char  *p, *end, *eq, *comma;
 
-    value = s3_trim(value);
+    value = s3_str_trim(value);
 
     if (value.len < alen
         || memcmp(value.data, S3_SIGV4_ALGORITHM, alen) != 0)
@@ -1280,10 +1280,10 @@ s3_parse_header_auth(s3_sigv4_auth_t *a, s3_str_t value)
 
         key.data = p;
         key.len = (size_t) (eq - p);
-        key = s3_trim(key);
+        key = s3_str_trim(key);
         val.data = eq + 1;
         val.len = (size_t) (comma - eq - 1);
-        val = s3_trim(val);
+        val = s3_str_trim(val);
 
         if (s3_eq(key, "Credential") && !(seen & 1)) {
             cred = val;
@@ -1528,7 +1528,7 @@ s3_sigv4_parse(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a)
         }
 
         if (n == 1) {
-            date = s3_trim(date);
+            date = s3_str_trim(date);
             if (!s3_parse_iso8601(date, &t)) {
                 return s3_sigv4_error(a->form,
                                       s3_fail(a, S3_SIGV4_BAD_DATE));
@@ -1541,7 +1541,7 @@ s3_sigv4_parse(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a)
                                       s3_fail(a, S3_SIGV4_MISSING_DATE));
             }
 
-            date = s3_trim(date);
+            date = s3_str_trim(date);
             if (n > 1 || !(s3_parse_http_date(date, &t)
                            || s3_parse_iso8601(date, &t)))
             {
@@ -1631,7 +1631,7 @@ s3_sigv4_check(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a,
 
     host = 0;
     for (i = 0; i < a->nsigned; i++) {
-        if (s3_caseeq(a->signed_names[i], "host")) {
+        if (s3_str_caseeq(a->signed_names[i], "host")) {
             host = 1;
         }
     }
@@ -1643,7 +1643,7 @@ s3_sigv4_check(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a,
     if (conf->require_amz_signed) {
         for (i = 0; i < r->nheaders; i++) {
             name = r->headers[i].name;
-            if (name.len < 6 || !s3_caseeq((s3_str_t) { 6, name.data },
+            if (name.len < 6 || !s3_str_caseeq((s3_str_t) { 6, name.data },
                                            "x-amz-"))
             {
                 continue;
@@ -1689,14 +1689,16 @@ s3_err_t
 s3_sigv4_verify(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a,
     const s3_sigv4_conf_t *conf, const unsigned char key[32])
 {
-    int                 ok;
-    size_t              n;
-    s3_err_t            err;
-    s3_sink_t           sink;
-    s3_str_t            amz_date;
-    s3_canon_t          c;
-    s3_sigv4_reason_t   rc;
-    unsigned char       hash[32], mac[32];
+    int                   ok;
+    size_t                n;
+    s3_err_t              err;
+    s3_sink_t             sink;
+    s3_str_t              amz_date;
+    s3_canon_t            c;
+    s3_param_t            q;
+    s3_sigv4_reason_t     rc;
+    unsigned char         hash[32], mac[32];
+    const unsigned char  *pos, *end;
 
     err = s3_sigv4_check(r, a, conf);
     if (err != S3_OK) {
@@ -1713,9 +1715,25 @@ s3_sigv4_verify(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a,
 
     c.payload_hash = conf->payload_hash;
 
+    if (c.payload_hash.len == 0 && a->form == S3_SIGV4_QUERY) {
+        /* presigners may put it in the query (the JS SDK's does) */
+        pos = r->query.data;
+        end = s3_end(r->query);
+
+        while (s3_query_next(&pos, end, &q)) {
+            if (s3_pct_eq(q.name, "X-Amz-Content-Sha256")) {
+                rc = s3_decode_into(a, q.value, &c.payload_hash);
+                if (rc != S3_SIGV4_OK) {
+                    return s3_sigv4_error(a->form, s3_fail(a, rc));
+                }
+                break;
+            }
+        }
+    }
+
     if (c.payload_hash.len == 0) {
         n = s3_headers_find(r, "x-amz-content-sha256", &c.payload_hash);
-        c.payload_hash = s3_trim(c.payload_hash);
+        c.payload_hash = s3_str_trim(c.payload_hash);
 
         if (n == 0 && a->form == S3_SIGV4_QUERY) {
             c.payload_hash.data = (const unsigned char *)

@@ -45,6 +45,11 @@ typedef struct {
 
 #define s3_str(lit)  { sizeof(lit) - 1, (const unsigned char *) lit }
 
+/* ASCII case-insensitive equality with a literal (header names) */
+int s3_str_caseeq(s3_str_t a, const char *lit);
+/* without leading and trailing spaces and tabs */
+s3_str_t s3_str_trim(s3_str_t v);
+
 
 typedef struct {
     s3_str_t  name;
@@ -185,10 +190,11 @@ typedef struct {
     int64_t              max_skew;      /* seconds; 0: 900 */
 
     /*
-     * The payload hash of the canonical request.  Empty: the
-     * x-amz-content-sha256 header, else UNSIGNED-PAYLOAD in the query form,
-     * else S3_SIGV4_NO_PAYLOAD_HASH.  The KMS API passes the hex SHA-256
-     * of the body it read.
+     * The payload hash of the canonical request.  Empty: in the query
+     * form an X-Amz-Content-Sha256 parameter; then the
+     * x-amz-content-sha256 header; then UNSIGNED-PAYLOAD in the query
+     * form; else S3_SIGV4_NO_PAYLOAD_HASH.  The KMS API passes the hex
+     * SHA-256 of the body it read.
      */
     s3_str_t             payload_hash;
 

@@ -425,6 +425,13 @@ json_specials_round_trip(void **state)
                            "requestParameters"), "description") ? json_object_get(
                            R.audit, "requestParameters") : R.audit,
                            "description"), want);
+
+    /* member names come from the client too */
+    api(&alice, "ListKeys", "{\"M\\r\\\"ker\":1}");
+    expect_ok();
+    assert_non_null(R.audit);
+    assert_non_null(json_object_get(json_object_get(R.audit,
+                    "requestParameters"), "m\r\"ker"));
 }
 
 

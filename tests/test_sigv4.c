@@ -1610,6 +1610,48 @@ query_parser_negatives(void **state)
 }
 
 
+/*
+ * Presigned with X-Amz-Content-Sha256 in the query, as the JS SDK's
+ * presigner writes it; signatures computed from the SigV4 specification
+ * with Python's hmac (the canonical request spelled out by hand).
+ */
+static void
+presigned_payload_hash_from_the_query(void **state)
+{
+    req_t             q;
+    s3_sigv4_auth_t   a;
+    s3_sigv4_conf_t   conf;
+    unsigned char     key[32];
+
+    ex_key("us-east-1", "s3", key);
+    s3_conf(&conf, EX_TIME);
+
+    req_init(&q, "PUT", "/b/k", "x-id=PutObject&X-Amz-Algorithm=AWS4-HMAC-"
+             "SHA256&X-Amz-Content-Sha256=UNSIGNED-PAYLOAD&X-Amz-Credential="
+             EX_AKID "%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date="
+             EX_DATE "&X-Amz-Expires=900&X-Amz-SignedHeaders=host&"
+             "X-Amz-Signature=422f836387f115289f726cb4b0ae733027ee9540dada7"
+             "07696d9595f7ee59fe1");
+    req_hdr(&q, "Host", "s3.amazonaws.com");
+    assert_int_equal(run(&q, &conf, key, &a), S3_OK);
+
+    /* a hex hash there is what the canonical request ends with */
+    req_init(&q, "PUT", "/b/k", "x-id=PutObject&X-Amz-Algorithm=AWS4-HMAC-"
+             "SHA256&X-Amz-Content-Sha256=64ec88ca00b268e5ba1a35678a1b5316d"
+             "212f4f366b2477232534a8aeca37f3c&X-Amz-Credential="
+             EX_AKID "%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date="
+             EX_DATE "&X-Amz-Expires=900&X-Amz-SignedHeaders=host&"
+             "X-Amz-Signature=417f706c60f76879d2af3032eece542fc476426b16ecd"
+             "d49f017d5f985684b78");
+    req_hdr(&q, "Host", "s3.amazonaws.com");
+    assert_int_equal(run(&q, &conf, key, &a), S3_OK);
+
+    /* ...and not UNSIGNED-PAYLOAD, nor the caller's */
+    conf.payload_hash = str_of(S3_SIGV4_UNSIGNED_PAYLOAD);
+    assert_int_equal(run(&q, &conf, key, &a), S3_ERR_SIGNATURE_MISMATCH);
+}
+
+
 static void
 unsigned_amz_headers_refused_when_asked(void **state)
 {
@@ -1776,6 +1818,7 @@ main(void)
         cmocka_unit_test(dates_missing_malformed_or_from_the_date_header),
         cmocka_unit_test(no_auth_and_more_than_one_auth),
         cmocka_unit_test(query_parser_negatives),
+        cmocka_unit_test(presigned_payload_hash_from_the_query),
         cmocka_unit_test(unsigned_amz_headers_refused_when_asked),
         cmocka_unit_test(payload_hash_from_header_or_caller),
         cmocka_unit_test(dates_format_and_reasons_have_text),
