@@ -771,7 +771,6 @@ ngx_http_s3_kms_be_process_header(ngx_http_request_t *r)
             }
 
             *h = tmp;
-            h->next = NULL;
 
             hh = ngx_hash_find(&umcf->headers_in_hash, h->hash,
                                h->lowcase_key, h->key.len);
@@ -1211,11 +1210,9 @@ ngx_http_s3_kms_be_decrypt_filter(void *data, ssize_t bytes)
             if (ctx->frame->start == NULL
                 || (size_t) (ctx->frame->end - ctx->frame->start) < unit)
             {
-                size_t  size = ((size_t) 1 << ctx->dec_log2f) + 16;
+                /* a whole frame: F + 16, 64 KiB + 16 by default */
 
-                if (size < unit) {
-                    size = unit;
-                }
+                size_t  size = ngx_max(unit, 65536 + 16);
 
                 ctx->frame->start = ngx_palloc(r->pool, size);
                 if (ctx->frame->start == NULL) {
@@ -1337,13 +1334,20 @@ ngx_http_s3_kms_be_probe_filter(void *data, ssize_t bytes)
 static ngx_int_t
 ngx_http_s3_kms_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_int_t                  rc;
-    ngx_chain_t               *cl, *tl, *out;
-    ngx_http_s3_kms_gw_ctx_t  *ctx;
+    ngx_int_t                    rc;
+    ngx_chain_t                 *cl, *tl, *out;
+    ngx_http_s3_kms_gw_ctx_t    *ctx;
+    ngx_http_s3_kms_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
+
+    if (!lcf->gateway || r != r->main) {
+        return ngx_http_next_request_body_filter(r, in);
+    }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
 
-    if (ctx == NULL || !ctx->has_payload || r != r->main) {
+    if (ctx == NULL || !ctx->has_payload) {
         return ngx_http_next_request_body_filter(r, in);
     }
 

@@ -28,6 +28,11 @@
 
 #define NGX_HTTP_S3_KMS_PASS_BODY_MAX  (8 * 1024 * 1024)
 
+/* TEMPORARY (integration branch): until kms_core has the internal key */
+#define kms_call_generate_data_key_internal(k, c, x, n)                     \
+    kms_call_generate_data_key(k, c, NULL, x, n)
+#define kms_call_decrypt_blob_internal  kms_call_decrypt_blob
+
 
 static ngx_int_t ngx_http_s3_kms_gw_auth(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
@@ -268,12 +273,15 @@ void
 ngx_http_s3_kms_gw_fail(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx,
     s3_err_t err, const char *message)
 {
+    ngx_uint_t  level;
+
     ctx->error.err = err;
     ctx->error.message = message;
 
-    ngx_log_error(s3_err_category(err) == S3_ERRCAT_INTERNAL
-                  ? NGX_LOG_ERR : NGX_LOG_INFO,
-                  r->connection->log, 0, "s3_kms: %s: %s%s%s",
+    level = (s3_err_category(err) == S3_ERRCAT_INTERNAL) ? NGX_LOG_ERR
+                                                         : NGX_LOG_INFO;
+
+    ngx_log_error(level, r->connection->log, 0, "s3_kms: %s: %s%s%s",
                   s3_err_code(err), message ? message : s3_err_message(err),
                   ctx->error.reason ? "; " : "",
                   ctx->error.reason ? ctx->error.reason : "");
@@ -744,14 +752,15 @@ ngx_http_s3_kms_gw_pass(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 static void
 ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
 {
-    u_char                     *out, *md5b64;
+    u_char                     *out;
+    char                        md5b64[S3_CHECKSUM_B64_MAX];
     size_t                      used, off;
     s3_err_t                    rc;
     s3_str_t                    span;
     ngx_buf_t                  *b;
     s3_payload_t               *p;
     s3_payload_conf_t           pc;
-    unsigned char               md5[16];
+    size_t                      md5len;
     ngx_http_s3_kms_gw_ctx_t   *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
@@ -764,9 +773,8 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
 
     p = ngx_pcalloc(r->pool, sizeof(s3_payload_t));
     out = ngx_pnalloc(r->pool, ctx->mem.len + 1);
-    md5b64 = ngx_pnalloc(r->pool, 25);
 
-    if (p == NULL || out == NULL || md5b64 == NULL) {
+    if (p == NULL || out == NULL) {
         ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -822,9 +830,16 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
 
     /* the body reaches the backend unchanged: its MD5 goes with it */
 
-    if (kms_md5(out, ctx->be_length, md5) == 0) {
-        md5b64[kms_base64_encode(md5, 16, (char *) md5b64)] = '\0';
-        (void) ngx_http_s3_kms_be_header(ctx, "content-md5", md5b64, 24);
+    if (s3_checksum_base64(S3_CKSUM_MD5, out, ctx->be_length, md5b64,
+                           &md5len)
+        == S3_OK)
+    {
+        u_char  *v = ngx_pnalloc(r->pool, md5len);
+
+        if (v) {
+            ngx_memcpy(v, md5b64, md5len);
+            (void) ngx_http_s3_kms_be_header(ctx, "content-md5", v, md5len);
+        }
     }
 
     b = ngx_calloc_buf(r->pool);
@@ -1491,6 +1506,7 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
     long                          blen, plen;
     char                         *context;
     s3_err_t                      rc;
+    ngx_int_t                     n;
     ngx_table_elt_t              *range;
     kms_call_t                   *call;
     ngx_http_s3_kms_obj_t        *o = &ctx->obj;
@@ -1593,11 +1609,11 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
         return;
     }
 
-    rc = ngx_http_s3_kms_gw_kms_start(r, ctx, call,
-                                      ngx_http_s3_kms_gw_get_key);
+    n = ngx_http_s3_kms_gw_kms_start(r, ctx, call,
+                                     ngx_http_s3_kms_gw_get_key);
 
-    if (rc != NGX_AGAIN) {
-        ngx_http_s3_kms_gw_finish(r, ctx, rc);
+    if (n != NGX_AGAIN) {
+        ngx_http_s3_kms_gw_finish(r, ctx, n);
     }
 
     return;
@@ -1775,16 +1791,13 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
         {
             s3_str_t           v;
             s3_checksum_alg_t  a;
-            static const char *names[] = {
-                NULL, "x-amz-checksum-crc32", "x-amz-checksum-crc32c",
-                "x-amz-checksum-crc64nvme", "x-amz-checksum-sha1",
-                "x-amz-checksum-sha256"
-            };
+
+            /* S3 echoes the checksum the client sent (of plaintext) */
 
             a = s3_payload_checksum(ctx->payload, &v);
 
-            if (a > 0 && (size_t) a < sizeof(names) / sizeof(names[0])
-                && ngx_http_s3_kms_gw_header_add(r, names[a],
+            if (a != S3_CKSUM_NONE && a != S3_CKSUM_MD5
+                && ngx_http_s3_kms_gw_header_add(r, s3_checksum_header(a),
                                                  (u_char *) v.data, v.len)
                    != NGX_OK)
             {
@@ -1907,7 +1920,6 @@ ngx_http_s3_kms_gw_header_add(ngx_http_request_t *r, const char *name,
     h->key.len = n;
     h->value.data = value;
     h->value.len = len;
-    h->next = NULL;
 
     h->lowcase_key = ngx_pnalloc(r->pool, n);
     if (h->lowcase_key == NULL) {
@@ -2130,7 +2142,6 @@ ngx_http_s3_kms_gw_send_error(ngx_http_request_t *r,
         h = ngx_list_push(&r->headers_out.headers);
         if (h) {
             h->hash = 1;
-            h->next = NULL;
             ngx_str_set(&h->key, "Content-Range");
             h->value.data = ngx_pnalloc(r->pool, 8 + NGX_OFF_T_LEN);
             if (h->value.data) {
@@ -2196,24 +2207,21 @@ ngx_http_s3_kms_gw_error_body(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_s3_kms_gw_header_filter(ngx_http_request_t *r)
 {
-    ngx_chain_t               *out;
-    ngx_table_elt_t           *h;
-    ngx_http_s3_kms_gw_ctx_t  *ctx;
+    ngx_chain_t                 *out;
+    ngx_table_elt_t             *h;
+    ngx_http_s3_kms_gw_ctx_t    *ctx;
+    ngx_http_s3_kms_loc_conf_t  *lcf;
 
-    if (r != r->main) {
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
+
+    if (r != r->main || !lcf->gateway) {
         return ngx_http_next_header_filter(r);
     }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
 
-    if (ctx == NULL || ctx->request != r || ctx->s3 == NULL
-        && ctx->auth == NULL && !ctx->own_error && r->err_status == 0)
-    {
-        /* not a gateway request, or not one we got to yet */
-
-        if (ctx == NULL || ctx->request != r || r->err_status == 0) {
-            return ngx_http_next_header_filter(r);
-        }
+    if (ctx == NULL || ctx->request != r) {
+        return ngx_http_next_header_filter(r);
     }
 
     if (r->err_status && !ctx->own_error && !ctx->error_sent) {
@@ -2245,7 +2253,6 @@ ngx_http_s3_kms_gw_header_filter(ngx_http_request_t *r)
     }
 
     h->hash = 1;
-    h->next = NULL;
     ngx_str_set(&h->key, "x-amz-request-id");
     h->value.data = ctx->req_id;
     h->value.len = ngx_strlen(ctx->req_id);
@@ -2257,15 +2264,20 @@ ngx_http_s3_kms_gw_header_filter(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_s3_kms_gw_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_uint_t                 last;
-    ngx_chain_t               *cl;
-    ngx_http_s3_kms_gw_ctx_t  *ctx;
+    ngx_uint_t                   last;
+    ngx_chain_t                 *cl;
+    ngx_http_s3_kms_gw_ctx_t    *ctx;
+    ngx_http_s3_kms_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
+
+    if (r != r->main || !lcf->gateway) {
+        return ngx_http_next_body_filter(r, in);
+    }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
 
-    if (r != r->main || ctx == NULL || ctx->request != r
-        || !ctx->error_sent)
-    {
+    if (ctx == NULL || ctx->request != r || !ctx->error_sent) {
         return ngx_http_next_body_filter(r, in);
     }
 

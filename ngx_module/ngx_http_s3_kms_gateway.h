@@ -45,6 +45,7 @@ typedef struct {
 
 
 typedef struct {
+    ngx_http_s3_kms_membody_t    mem;          /* first: see body.c */
     ngx_http_request_t          *request;
     u_char                       req_id[NGX_HTTP_S3_KMS_REQ_ID_LEN + 1];
     u_char                       host_id[48];
@@ -88,6 +89,7 @@ typedef struct {
     ngx_str_t                    be_query;
     ngx_array_t                  be_headers;   /* ngx_keyval_t, signed */
     off_t                        be_length;    /* -1: no body */
+    ngx_buf_t                   *be_body;      /* a body read in memory */
     ngx_http_status_t            status;
     ngx_int_t                    chunked_state;
     ngx_http_chunked_t           chunked;
@@ -121,7 +123,8 @@ typedef struct {
     /* errors for the S3 error filter */
     s3_error_t                   error;
     ngx_uint_t                   own_error;    /* we send the XML */
-    ngx_uint_t                   error_sent;
+    ngx_uint_t                   error_sent;   /* nginx's page replaced */
+    ngx_chain_t                 *error_out;
 
     /* the probe subrequest's parent context */
     void                        *parent;

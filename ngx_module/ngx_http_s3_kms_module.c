@@ -40,6 +40,13 @@ static char *ngx_http_s3_kms_region(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_s3_kms_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_s3_kms_frame_size(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_s3_kms_buffers(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_s3_kms_gateway_host(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_s3_kms_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_s3_kms_read_secret_file(ngx_conf_t *cf,
     ngx_str_t *path, ngx_str_t *out);
 static void ngx_http_s3_kms_probe(ngx_cycle_t *cycle,
@@ -125,13 +132,69 @@ static ngx_command_t  ngx_http_s3_kms_commands[] = {
       0,
       NULL },
 
+    { ngx_string("s3_kms_gateway"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_s3_kms_gateway,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("s3_kms_backend"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE3|NGX_CONF_TAKE4,
+      ngx_http_s3_kms_backend,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("s3_kms_backend_ssl_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_s3_kms_loc_conf_t, ssl_verify),
+      NULL },
+
+    { ngx_string("s3_kms_backend_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_s3_kms_loc_conf_t, ssl_trusted_certificate),
+      NULL },
+
+    { ngx_string("s3_kms_backend_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_s3_kms_loc_conf_t, upstream.read_timeout),
+      NULL },
+
+    { ngx_string("s3_kms_frame_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_s3_kms_frame_size,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("s3_kms_buffers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_s3_kms_buffers,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("s3_kms_gateway_host"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_s3_kms_gateway_host,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_s3_kms_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_s3_kms_postconfiguration,     /* postconfiguration */
 
     ngx_http_s3_kms_create_main_conf,      /* create main configuration */
     ngx_http_s3_kms_init_main_conf,        /* init main configuration */
@@ -245,6 +308,7 @@ ngx_http_s3_kms_create_loc_conf(ngx_conf_t *cf)
     }
 
     lcf->api = NGX_CONF_UNSET;
+    ngx_http_s3_kms_backend_create_conf(lcf);
 
     return lcf;
 }
@@ -257,6 +321,110 @@ ngx_http_s3_kms_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_s3_kms_loc_conf_t  *conf = child;
 
     ngx_conf_merge_value(conf->api, prev->api, 0);
+
+    return ngx_http_s3_kms_backend_merge_conf(cf, prev, conf);
+}
+
+
+static ngx_int_t
+ngx_http_s3_kms_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_s3_kms_gateway_init(cf);
+}
+
+
+static char *
+ngx_http_s3_kms_frame_size(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_s3_kms_loc_conf_t  *lcf = conf;
+
+    ssize_t     size;
+    ngx_str_t  *value;
+    ngx_uint_t  k;
+
+    if (lcf->frame_log2 != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    size = ngx_parse_size(&value[1]);
+
+    for (k = S3_OBJFMT_LOG2F_MIN; k <= S3_OBJFMT_LOG2F_MAX; k++) {
+        if (size == (ssize_t) 1 << k) {
+            lcf->frame_log2 = k;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid frame size \"%V\": a power of two from 4k "
+                       "to 16m", &value[1]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_s3_kms_buffers(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_s3_kms_loc_conf_t  *lcf = conf;
+
+    ssize_t     size;
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (lcf->out_buffers != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    size = ngx_parse_size(&value[2]);
+
+    if (n < 2 || n > 64 || size < 4096 || size > 16 * 1024 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V %V\" (2 to 64 buffers of 4k "
+                           "to 16m)", &value[1], &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->out_buffers = n;
+    lcf->out_buffer = size;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_s3_kms_gateway_host(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_s3_kms_loc_conf_t  *lcf = conf;
+
+    ngx_str_t   *value, *h;
+    ngx_uint_t   i;
+
+    if (lcf->vhosts) {
+        return "is duplicate";
+    }
+
+    lcf->vhosts = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                   sizeof(ngx_str_t));
+    if (lcf->vhosts == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        h = ngx_array_push(lcf->vhosts);
+        if (h == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *h = value[i];
+        ngx_strlow(h->data, h->data, h->len);
+    }
 
     return NGX_CONF_OK;
 }

@@ -38,6 +38,7 @@ typedef enum {
     X(S3_ERR_INVALID_CHECKSUM,       "InvalidRequest",              400, CLIENT,   "Value for x-amz-checksum header is invalid.") \
     X(S3_ERR_MALFORMED_TRAILER,      "MalformedTrailerError",       400, CLIENT,   "The request contained trailing data that was not well-formed or did not conform to our published schema.") \
     X(S3_ERR_INVALID_CHUNK_SIZE,     "InvalidChunkSizeError",       403, CLIENT,   "Only the last chunk is allowed to have a size less than 8192 bytes") \
+    X(S3_ERR_REQUEST_TIMEOUT,        "RequestTimeout",              400, CLIENT,   "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.") \
     X(S3_ERR_INCOMPLETE_BODY,        "IncompleteBody",              400, CLIENT,   "You did not provide the number of bytes specified by the Content-Length HTTP header") \
     X(S3_ERR_MISSING_CONTENT_LENGTH, "MissingContentLength",        411, CLIENT,   "You must provide the Content-Length HTTP header.") \
     X(S3_ERR_ENTITY_TOO_LARGE,       "EntityTooLarge",              400, CLIENT,   "Your proposed upload exceeds the maximum allowed object size.") \

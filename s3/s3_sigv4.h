@@ -51,10 +51,13 @@ int s3_str_caseeq(s3_str_t a, const char *lit);
 s3_str_t s3_str_trim(s3_str_t v);
 
 
+#ifndef S3_HEADER_T_DEFINED
+#define S3_HEADER_T_DEFINED
 typedef struct {
     s3_str_t  name;
     s3_str_t  value;
 } s3_header_t;
+#endif
 
 
 /* a request as received (or, for the signer, as it will be sent) */
