@@ -159,6 +159,42 @@ sub stop_redis { $_[0]->stop('redis') }
 
 sub redis_port { $_[0]{redis_port} }
 
+# ---- S3 backends -----------------------------------------------------------------
+
+our @BACKEND_CRED = ('backendAKID', 'backendSecretKey');
+
+# moto's S3 server (the package the machine's python3 has)
+sub start_moto {
+    my ($self) = @_;
+    my $port = $self->{backend_port} //= free_port();
+    $self->spawn('moto', ['moto_server', '-H', '127.0.0.1', '-p', $port],
+                 env => { MOTO_ALLOW_NONEXISTENT_REGION => 'true' });
+    $self->wait_port($port, 30) or croak "moto_server did not start: "
+        . $self->slurp("$self->{dir}/moto.out");
+    return $port;
+}
+
+sub backend_endpoint { "http://127.0.0.1:$_[0]{backend_port}" }
+sub s3_endpoint { "http://127.0.0.1:$_[0]{s3_port}" }
+
+# aws s3 / s3api through the gateway
+sub s3 {
+    my ($self, @args) = @_;
+    my %opt = ref $args[-1] eq 'HASH' ? %{pop @args} : ();
+    return $self->aws(@args, { endpoint => $self->s3_endpoint, %opt });
+}
+
+# aws s3api straight to the backend, with the backend's own key
+sub backend {
+    my ($self, @args) = @_;
+    my %opt = ref $args[-1] eq 'HASH' ? %{pop @args} : ();
+    return $self->run(['aws', @args, '--endpoint-url',
+                       $self->backend_endpoint, '--output', 'json'],
+                      env => { AWS_ACCESS_KEY_ID => $BACKEND_CRED[0],
+                               AWS_SECRET_ACCESS_KEY => $BACKEND_CRED[1] },
+                      %opt);
+}
+
 sub redis_cli {
     my ($self, @args) = @_;
     my @cmd = ('redis-cli', '-h', '127.0.0.1', '-p', $self->{redis_port});
@@ -216,8 +252,13 @@ sub nginx_conf {
     my ($self, %opt) = @_;
     my $d = $self->{dir};
     $self->{kms_port} //= free_port();
+    $self->{s3_port} //= free_port() if $self->{backend_port};
     my %v = (
         DIR        => $d,
+        S3_PORT    => $self->{s3_port} // 0,
+        BACKEND    => $self->{backend_port}
+                      ? "http://127.0.0.1:$self->{backend_port}" : '',
+        BACKEND_KEY => "@BACKEND_CRED",
         MODULE     => module_path(),
         REDIS_PORT => $self->{redis_port} // 6379,
         KMS_PORT   => $self->{kms_port},
@@ -227,6 +268,20 @@ sub nginx_conf {
         %{$opt{vars} || {}},
     );
     my $http = $opt{http} // '';
+    my $gw = $opt{gateway} // '';
+    if ($self->{backend_port} && !$opt{no_gateway}) {
+        $http .= <<"EOF";
+    server {
+        listen 127.0.0.1:%%S3_PORT%%;
+        client_max_body_size 0;
+        location / {
+            s3_kms_gateway on;
+            s3_kms_backend %%BACKEND%% %%BACKEND_KEY%%;
+$gw
+        }
+    }
+EOF
+    }
     my $main = $opt{main} // '';
     my $conf = $opt{conf} // <<"EOF";
 load_module %%MODULE%%;
