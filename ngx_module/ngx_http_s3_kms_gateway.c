@@ -1133,7 +1133,7 @@ ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
 
-    if (mcf->worker == NULL || ctx->obj.etag.len == 0
+    if (mcf->worker == NULL
         || ngx_http_s3_kms_gw_index_key(r, ctx, &key) != NGX_OK)
     {
         return;
@@ -1363,8 +1363,8 @@ ngx_http_s3_kms_gw_index_reply(void *data, redisReply *reply)
 #undef is
         }
 
-        if (o->etag.len && o->len >= 0 && o->hdr_len && o->dek.len
-            && o->key_arn.len && o->alg.len)
+        if (o->len >= 0 && o->hdr_len && o->dek.len && o->key_arn.len
+            && o->alg.len)
         {
             o->found = 1;
             o->encrypted = 1;
@@ -1710,7 +1710,8 @@ ngx_http_s3_kms_gw_get_start(ngx_http_request_t *r,
 
     /* the object the metadata came from, not one written since */
 
-    if (ngx_http_s3_kms_find_header(r, "if-match") == NULL
+    if (ctx->obj.etag.len
+        && ngx_http_s3_kms_find_header(r, "if-match") == NULL
         && ngx_http_s3_kms_be_header(ctx, "if-match", ctx->obj.etag.data,
                                      ctx->obj.etag.len)
            != NGX_OK)
