@@ -421,7 +421,17 @@ ngx_http_s3_kms_be_start(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 
     u->buffering = 0;
 
-    if (ctx->be_length > 0 || ctx->mode == NGX_HTTP_S3_KMS_BE_PUT) {
+    if (ctx->be_body) {
+
+        /* a body read into memory already: it goes with the request */
+
+        r->main->count++;
+        ngx_http_upstream_init(r);
+
+        return NGX_DONE;
+    }
+
+    if (ctx->mode == NGX_HTTP_S3_KMS_BE_PUT) {
 
         /* the body streams through ngx_http_s3_kms_body_filter */
 
@@ -625,6 +635,18 @@ ngx_http_s3_kms_be_create_request(ngx_http_request_t *r)
 
     cl->buf = b;
     cl->next = NULL;
+
+    if (ctx->be_body) {
+        cl->next = ngx_alloc_chain_link(r->pool);
+        if (cl->next == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->be_body->pos = ctx->be_body->start ? ctx->be_body->start
+                                                : ctx->be_body->pos;
+        cl->next->buf = ctx->be_body;
+        cl->next->next = NULL;
+    }
 
     r->upstream->request_bufs = cl;
 
@@ -1504,18 +1526,16 @@ ngx_http_s3_kms_body_run(ngx_http_request_t *r,
             ctx->span.len -= consumed;
             ob->last += written;
 
+            if (ctx->span.len == 0) {
+                /* the whole span is in: its input bytes are consumed */
+                ctx->span_buf->pos += ctx->span_used;
+                ctx->span_used = 0;
+            }
+
             if (ob->last == ob->end) {
                 goto emit;
             }
 
-            if (ctx->span.len) {
-                continue;
-            }
-
-            /* the whole span is in: its input bytes are consumed */
-
-            ctx->span_buf->pos += ctx->span_used;
-            ctx->span_used = 0;
             continue;
         }
 
@@ -1537,6 +1557,12 @@ ngx_http_s3_kms_body_run(ngx_http_request_t *r,
                     ctx->span_buf = ib;
                     ctx->span_used = used;
                     continue;
+                }
+
+                if (used == 0) {
+                    /* the decoder saw the end, and bytes follow it */
+                    return ngx_http_s3_kms_body_fail(r, ctx,
+                                                     S3_ERR_INVALID_REQUEST);
                 }
 
                 ib->pos += used;

@@ -726,6 +726,8 @@ ngx_http_s3_kms_gw_forward_headers(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_s3_kms_gw_pass(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 {
+    ngx_int_t  rc;
+
     ctx->mode = NGX_HTTP_S3_KMS_BE_PASS;
 
     if (ngx_http_s3_kms_gw_forward_headers(r, ctx, 0) != NGX_OK) {
@@ -736,9 +738,10 @@ ngx_http_s3_kms_gw_pass(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 
         /* small bodies (XML, JSON): read, decoded, checked, then sent */
 
-        return ngx_http_s3_kms_membody_read(r, NGX_HTTP_S3_KMS_PASS_BODY_MAX,
-                                            ngx_http_s3_kms_gw_pass_body)
-               == NGX_DONE ? NGX_AGAIN : NGX_HTTP_INTERNAL_SERVER_ERROR;
+        rc = ngx_http_s3_kms_membody_read(r, NGX_HTTP_S3_KMS_PASS_BODY_MAX,
+                                          ngx_http_s3_kms_gw_pass_body);
+
+        return rc == NGX_DONE ? NGX_AGAIN : rc;
     }
 
     if (r->method & (NGX_HTTP_PUT|NGX_HTTP_POST)) {
@@ -753,6 +756,7 @@ static void
 ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
 {
     u_char                     *out;
+    size_t                      outlen;
     char                        md5b64[S3_CHECKSUM_B64_MAX];
     size_t                      used, off;
     s3_err_t                    rc;
@@ -764,6 +768,10 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
     ngx_http_s3_kms_gw_ctx_t   *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    /* the body read held a reference to the request: it is done */
+
+    ngx_http_finalize_request(r, NGX_DONE);
 
     if (ctx->mem.too_big) {
         ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_ENTITY_TOO_LARGE, NULL);
@@ -788,6 +796,7 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
     rc = s3_payload_init(p, &pc);
 
     off = 0;
+    outlen = 0;
 
     while (rc == S3_OK && off < ctx->mem.len) {
         rc = s3_payload_feed(p, ctx->mem.body + off, ctx->mem.len - off,
@@ -801,10 +810,8 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
             break;
         }
 
-        ngx_memcpy(out + ctx->be_length + (ctx->be_length < 0),
-                   span.data, span.len);
-        ctx->be_length = (ctx->be_length < 0 ? 0 : ctx->be_length)
-                         + span.len;
+        ngx_memcpy(out + outlen, span.data, span.len);
+        outlen += span.len;
         off += used;
 
         if (used == 0 && span.len == 0) {
@@ -824,9 +831,7 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
         return;
     }
 
-    if (ctx->be_length < 0) {
-        ctx->be_length = 0;
-    }
+    ctx->be_length = outlen;
 
     /* the body reaches the backend unchanged: its MD5 goes with it */
 
@@ -848,6 +853,7 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
         return;
     }
 
+    b->start = out;
     b->pos = out;
     b->last = out + ctx->be_length;
     b->memory = 1;
