@@ -1120,8 +1120,9 @@ kms_p_alias_name(kms_call_t *c, kms_verr_t *ve)
 static int
 kms_alias_name_ok(kms_call_t *c, const char *n)
 {
+    /* AWS answers this one as a ValidationException, not InvalidAliasName */
     if (strncmp(n, "alias/", 6) != 0) {
-        kms_fail(c, KMS_ERR_INVALID_ALIAS_NAME, "Alias must start with the "
+        kms_fail(c, KMS_ERR_VALIDATION, "Alias must start with the "
                  "prefix \"alias/\". Please see https://docs.aws.amazon.com/"
                  "kms/latest/developerguide/kms-alias.html");
         return -1;

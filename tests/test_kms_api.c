@@ -832,7 +832,7 @@ alias_lifecycle(void **state)
 
     api(&alice, "CreateAlias", "{\"AliasName\":\"pay\","
         "\"TargetKeyId\":\"%s\"}", k2);
-    expect_err("InvalidAliasNameException", "Alias must start with the "
+    expect_err("ValidationException", "Alias must start with the "
                "prefix \"alias/\". Please see https://docs.aws.amazon.com/"
                "kms/latest/developerguide/kms-alias.html");
 
