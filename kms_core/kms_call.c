@@ -1129,6 +1129,7 @@ kms_commit(kms_call_t *c)
         if (c->wkey[i] != NULL) {
             kms_buf_fmt(&c->event, " %s %llu", c->wid[i],
                         (unsigned long long) c->wkey[i]->rev);
+            c->wkey[i]->gen = c->ctx->gen;
             if (kms_ring_put(&c->ctx->ring, c->wkey[i]) != 0) {
                 kms_log(c->ctx, 0, "kms: out of memory while updating the "
                         "key ring");
@@ -1223,6 +1224,7 @@ kms_install(kms_call_t *c, const char *id, const kms_reply_t *r)
         kms_uuid_text(stub->id, stub->id_text);
         stub->state = KMS_KS_UNAVAILABLE;
         stub->rev = old ? old->rev : 0;
+        stub->gen = c->ctx->gen;
         if (kms_ring_put(&c->ctx->ring, stub) != 0) {
             kms_ring_del(&c->ctx->ring, id);
         }
@@ -1235,9 +1237,12 @@ kms_install(kms_call_t *c, const char *id, const kms_reply_t *r)
                 "older than revision %llu held here: a rollback? ignored",
                 id, (unsigned long long) k->rev,
                 (unsigned long long) old->rev);
+        old->gen = c->ctx->gen;
         kms_key_free(k);
         return;
     }
+
+    k->gen = c->ctx->gen;
 
     if (kms_ring_put(&c->ctx->ring, k) != 0) {
         kms_log(c->ctx, 0, "kms: out of memory while updating the key ring");
@@ -1792,6 +1797,24 @@ kms_key_metadata_json(kms_call_t *c, kms_buf_t *b, const kms_key_t *k)
 
 /* ---- load, refresh, maintain ------------------------------------------------------- */
 
+/* a reload drops the keys erased while this worker was not listening */
+static void
+kms_load_sweep(kms_ctx_t *ctx)
+{
+    size_t       i;
+    kms_key_t   *k, *next;
+
+    for (i = 0; i < ctx->ring.nkeys_buckets; i++) {
+        for (k = ctx->ring.keys[i]; k; k = next) {
+            next = k->next;
+            if (k->gen != ctx->gen) {
+                kms_ring_del(&ctx->ring, k->id_text);
+            }
+        }
+    }
+}
+
+
 static kms_x_t
 kms_load_step(kms_call_t *c)
 {
@@ -1800,6 +1823,9 @@ kms_load_step(kms_call_t *c)
     switch (c->stage) {
 
     case 0:
+        /* keys this load does not see again are gone from Redis */
+        c->ctx->gen++;
+
         if (kms_cmd_str(c, "EVAL") != 0
             || kms_cmd_str(c, kms_script_root) != 0
             || kms_cmd_str(c, "1") != 0 || kms_cmd_str(c, "kms:root") != 0
@@ -1831,6 +1857,7 @@ kms_load_step(kms_call_t *c)
         return KMS_X_FETCH;
 
     default:
+        kms_load_sweep(c->ctx);
         c->ctx->state = KMS_RING_READY;
         kms_log(c->ctx, 2, "kms: key ring loaded: %zu keys, %zu aliases",
                 c->ctx->ring.nkeys, c->ctx->ring.naliases);

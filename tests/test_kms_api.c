@@ -1566,6 +1566,38 @@ refresh_applies_other_workers_changes(void **state)
 
 
 static void
+reload_drops_keys_erased_meanwhile(void **state)
+{
+    char         id[64], keep[64], name[96];
+    kms_call_t  *c;
+
+    snprintf(id, sizeof(id), "%s", new_key(NULL));
+    snprintf(keep, sizeof(keep), "%s", new_key(NULL));
+
+    /* erased behind this worker's back (it missed the event) */
+    snprintf(name, sizeof(name), "kms:key:{%s}", id);
+    fk_del(&F->fk, name, strlen(name));
+
+    api(&alice, "ListKeys", "{}");
+    assert_int_equal(json_array_size(json_object_get(R.body, "Keys")), 2);
+
+    fx_load(F->ctx);
+    assert_int_equal(kms_ctx_state(F->ctx), KMS_RING_READY);
+
+    api(&alice, "ListKeys", "{}");
+    assert_int_equal(json_array_size(json_object_get(R.body, "Keys")), 1);
+    assert_string_equal(js(json_array_get(json_object_get(R.body, "Keys"), 0),
+                           "KeyId"), keep);
+
+    c = kms_call_refresh(F->ctx, "garbage", 7);
+    fk_drive(&F->fk, c);
+    assert_int_equal(kms_call_status(c), 200);
+    kms_call_free(c);
+    assert_non_null(strstr(F->log, "unknown format"));
+}
+
+
+static void
 tampered_record_makes_key_unavailable(void **state)
 {
     char         id[64], name[96], msg[256];
@@ -1759,6 +1791,7 @@ main(void)
         T(aws_managed_key_race_ends_with_one_key),
         T(cas_conflict_is_retried),
         T(refresh_applies_other_workers_changes),
+        T(reload_drops_keys_erased_meanwhile),
         T(tampered_record_makes_key_unavailable),
         T(redis_errors_and_module_failures),
         T(audit_record_shape),
