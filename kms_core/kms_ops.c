@@ -2195,21 +2195,23 @@ static kms_x_t
 kms_exec_get_rotation_status(kms_call_t *c)
 {
     kms_key_t  *k;
+    int         enabled;
 
     KMS_RESOLVE(c, c->p.key_id, KMS_RES_CROSS_ACCOUNT, k);
 
-    if (kms_authorize(c, k, "kms:GetKeyRotationStatus", NULL) != 0
-        || kms_not_pending(c, k) != 0)
-    {
+    if (kms_authorize(c, k, "kms:GetKeyRotationStatus", NULL) != 0) {
         return KMS_X_DONE;
     }
 
+    /* a key pending deletion answers, rotation off, as AWS's does */
+    enabled = k->rot_enabled && k->state != KMS_KS_PENDING_DELETION;
+
     kms_body_open(c);
     kms_body_member(c, "KeyRotationEnabled");
-    kms_buf_str(&c->body, k->rot_enabled ? "true" : "false");
+    kms_buf_str(&c->body, enabled ? "true" : "false");
     kms_body_str(c, "KeyId", k->arn);
 
-    if (k->rot_enabled) {
+    if (enabled) {
         kms_body_member(c, "RotationPeriodInDays");
         kms_buf_fmt(&c->body, "%u", k->rot_period);
         kms_body_member(c, "NextRotationDate");

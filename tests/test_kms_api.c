@@ -1166,6 +1166,10 @@ schedule_cancel_and_erase(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(
         R.body, "KeyMetadata"), "PendingDeletionWindowInDays")), 30);
 
+    api(&alice, "GetKeyRotationStatus", "{\"KeyId\":\"%s\"}", id);
+    expect_ok();
+    assert_true(json_is_false(json_object_get(R.body, "KeyRotationEnabled")));
+
     api(&alice, "CancelKeyDeletion", "{\"KeyId\":\"%s\"}", id);
     expect_ok();
     api(&alice, "DescribeKey", "{\"KeyId\":\"%s\"}", id);
