@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -1755,41 +1756,115 @@ failed:
 }
 
 
-void
-kms_key_metadata_json(kms_call_t *c, kms_buf_t *b, const kms_key_t *k)
+/*
+ * CloudTrail writes response elements in lowerCamelCase ("aWSAccountId"
+ * included) with dates as "Nov 30, 2026, 11:00:00 PM"; the API answers in
+ * PascalCase with epoch seconds.
+ */
+static void
+kms_meta_name(kms_buf_t *b, int trail, const char *name)
 {
-    kms_buf_str(b, "{\"AWSAccountId\":");
+    kms_buf_str(b, "\"");
+    if (trail && name[0] >= 'A' && name[0] <= 'Z') {
+        char  first = (char) (name[0] - 'A' + 'a');
+
+        kms_buf_add(b, &first, 1);
+        kms_buf_str(b, name + 1);
+    } else {
+        kms_buf_str(b, name);
+    }
+    kms_buf_str(b, "\":");
+}
+
+
+static void
+kms_meta_date(kms_buf_t *b, int trail, int64_t ms)
+{
+    time_t     t;
+    struct tm  tm;
+    char       s[48];
+    int        h;
+
+    if (!trail) {
+        kms_buf_date(b, ms);
+        return;
+    }
+
+    t = (time_t) (ms / 1000);
+    gmtime_r(&t, &tm);
+    h = tm.tm_hour % 12;
+    strftime(s, sizeof(s), "%b", &tm);
+    kms_buf_fmt(b, "\"%s %d, %d, %d:%02d:%02d %s\"", s, tm.tm_mday,
+                tm.tm_year + 1900, h ? h : 12, tm.tm_min, tm.tm_sec,
+                tm.tm_hour < 12 ? "AM" : "PM");
+}
+
+
+void
+kms_key_metadata_json(kms_call_t *c, kms_buf_t *b, const kms_key_t *k,
+    int trail)
+{
+    static const char *const  names[] = {
+        "AWSAccountId", "KeyId", "Arn", "CreationDate", "Enabled",
+        "Description", "KeyUsage", "KeyState", "DeletionDate", "Origin",
+        "KeyManager", "CustomerMasterKeySpec", "KeySpec",
+        "EncryptionAlgorithms", "MultiRegion", "PendingDeletionWindowInDays",
+        "CurrentKeyMaterialId"
+    };
+    int  pending = k->state == KMS_KS_PENDING_DELETION;
+
+    kms_buf_str(b, "{");
+    kms_meta_name(b, trail, names[0]);
     kms_buf_jstr(b, k->account);
-    kms_buf_str(b, ",\"KeyId\":");
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[1]);
     kms_buf_jstr(b, k->id_text);
-    kms_buf_str(b, ",\"Arn\":");
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[2]);
     kms_buf_jstr(b, k->arn);
-    kms_buf_str(b, ",\"CreationDate\":");
-    kms_buf_date(b, k->created_ms);
-    kms_buf_fmt(b, ",\"Enabled\":%s",
-                k->state == KMS_KS_ENABLED ? "true" : "false");
-    kms_buf_str(b, ",\"Description\":");
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[3]);
+    kms_meta_date(b, trail, k->created_ms);
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[4]);
+    kms_buf_str(b, k->state == KMS_KS_ENABLED ? "true" : "false");
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[5]);
     kms_buf_jstr(b, k->description ? k->description : "");
-    kms_buf_str(b, ",\"KeyUsage\":\"ENCRYPT_DECRYPT\",\"KeyState\":");
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[6]);
+    kms_buf_str(b, "\"ENCRYPT_DECRYPT\",");
+    kms_meta_name(b, trail, names[7]);
     kms_buf_jstr(b, kms_key_state_name(k->state));
 
-    if (k->state == KMS_KS_PENDING_DELETION) {
-        kms_buf_str(b, ",\"DeletionDate\":");
-        kms_buf_date(b, k->deletion_ms);
+    if (pending) {
+        kms_buf_str(b, ",");
+        kms_meta_name(b, trail, names[8]);
+        kms_meta_date(b, trail, k->deletion_ms);
     }
 
-    kms_buf_fmt(b, ",\"Origin\":\"AWS_KMS\",\"KeyManager\":\"%s\","
-                "\"CustomerMasterKeySpec\":\"SYMMETRIC_DEFAULT\","
-                "\"KeySpec\":\"SYMMETRIC_DEFAULT\","
-                "\"EncryptionAlgorithms\":[\"SYMMETRIC_DEFAULT\"],"
-                "\"MultiRegion\":false",
-                k->aws_managed ? "AWS" : "CUSTOMER");
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[9]);
+    kms_buf_str(b, "\"AWS_KMS\",");
+    kms_meta_name(b, trail, names[10]);
+    kms_buf_str(b, k->aws_managed ? "\"AWS\"," : "\"CUSTOMER\",");
+    kms_meta_name(b, trail, names[11]);
+    kms_buf_str(b, "\"SYMMETRIC_DEFAULT\",");
+    kms_meta_name(b, trail, names[12]);
+    kms_buf_str(b, "\"SYMMETRIC_DEFAULT\",");
+    kms_meta_name(b, trail, names[13]);
+    kms_buf_str(b, "[\"SYMMETRIC_DEFAULT\"],");
+    kms_meta_name(b, trail, names[14]);
+    kms_buf_str(b, "false");
 
-    if (k->state == KMS_KS_PENDING_DELETION) {
-        kms_buf_fmt(b, ",\"PendingDeletionWindowInDays\":%u", k->window_days);
+    if (pending) {
+        kms_buf_str(b, ",");
+        kms_meta_name(b, trail, names[15]);
+        kms_buf_fmt(b, "%u", k->window_days);
     }
 
-    kms_buf_str(b, ",\"CurrentKeyMaterialId\":");
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[16]);
     kms_buf_jstr(b, k->cur_matid);
     kms_buf_str(b, "}");
 }

@@ -807,11 +807,11 @@ kms_exec_create_key(kms_call_t *c)
 
     kms_body_open(c);
     kms_body_member(c, "KeyMetadata");
-    kms_key_metadata_json(c, &c->body, k);
+    kms_key_metadata_json(c, &c->body, k, 0);
     kms_body_close(c);
 
     kms_buf_str(&c->resp_el, "{\"keyMetadata\":");
-    kms_key_metadata_json(c, &c->resp_el, k);
+    kms_key_metadata_json(c, &c->resp_el, k, 1);
     kms_buf_str(&c->resp_el, "}");
 
     if (kms_w_key(c, k, 0, 0) != 0 || kms_w_account_add(c, k) != 0) {
@@ -852,7 +852,7 @@ kms_exec_describe_key(kms_call_t *c)
 
     kms_body_open(c);
     kms_body_member(c, "KeyMetadata");
-    kms_key_metadata_json(c, &c->body, k);
+    kms_key_metadata_json(c, &c->body, k, 0);
     kms_body_close(c);
     return KMS_X_DONE;
 }

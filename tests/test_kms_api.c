@@ -1677,8 +1677,12 @@ audit_record_shape(void **state)
     snprintf(id, sizeof(id), "%s", new_key(NULL));
     assert_non_null(R.audit);
     assert_string_equal(js(R.audit, "eventName"), "CreateKey");
-    assert_non_null(json_object_get(json_object_get(R.audit,
-                                    "responseElements"), "keyMetadata"));
+    u = json_object_get(json_object_get(R.audit, "responseElements"),
+                        "keyMetadata");
+    assert_string_equal(js(u, "aWSAccountId"), ACCT_A);
+    assert_string_equal(js(u, "keyId"), id);
+    assert_string_equal(js(u, "creationDate"), "Nov 14, 2023, 10:13:20 PM");
+    assert_string_equal(js(u, "keyState"), "Enabled");
 
     api(&alice, "Encrypt", "{\"KeyId\":\"%s\",\"Plaintext\":\"c2VjcmV0\","
         "\"EncryptionContext\":{\"purpose\":\"test\"}}", id);
