@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -1129,6 +1130,7 @@ kms_commit(kms_call_t *c)
         if (c->wkey[i] != NULL) {
             kms_buf_fmt(&c->event, " %s %llu", c->wid[i],
                         (unsigned long long) c->wkey[i]->rev);
+            c->wkey[i]->gen = c->ctx->gen;
             if (kms_ring_put(&c->ctx->ring, c->wkey[i]) != 0) {
                 kms_log(c->ctx, 0, "kms: out of memory while updating the "
                         "key ring");
@@ -1223,6 +1225,7 @@ kms_install(kms_call_t *c, const char *id, const kms_reply_t *r)
         kms_uuid_text(stub->id, stub->id_text);
         stub->state = KMS_KS_UNAVAILABLE;
         stub->rev = old ? old->rev : 0;
+        stub->gen = c->ctx->gen;
         if (kms_ring_put(&c->ctx->ring, stub) != 0) {
             kms_ring_del(&c->ctx->ring, id);
         }
@@ -1235,9 +1238,12 @@ kms_install(kms_call_t *c, const char *id, const kms_reply_t *r)
                 "older than revision %llu held here: a rollback? ignored",
                 id, (unsigned long long) k->rev,
                 (unsigned long long) old->rev);
+        old->gen = c->ctx->gen;
         kms_key_free(k);
         return;
     }
+
+    k->gen = c->ctx->gen;
 
     if (kms_ring_put(&c->ctx->ring, k) != 0) {
         kms_log(c->ctx, 0, "kms: out of memory while updating the key ring");
@@ -1750,47 +1756,139 @@ failed:
 }
 
 
-void
-kms_key_metadata_json(kms_call_t *c, kms_buf_t *b, const kms_key_t *k)
+/*
+ * CloudTrail writes response elements in lowerCamelCase ("aWSAccountId"
+ * included) with dates as "Nov 30, 2026, 11:00:00 PM"; the API answers in
+ * PascalCase with epoch seconds.
+ */
+static void
+kms_meta_name(kms_buf_t *b, int trail, const char *name)
 {
-    kms_buf_str(b, "{\"AWSAccountId\":");
+    kms_buf_str(b, "\"");
+    if (trail && name[0] >= 'A' && name[0] <= 'Z') {
+        char  first = (char) (name[0] - 'A' + 'a');
+
+        kms_buf_add(b, &first, 1);
+        kms_buf_str(b, name + 1);
+    } else {
+        kms_buf_str(b, name);
+    }
+    kms_buf_str(b, "\":");
+}
+
+
+static void
+kms_meta_date(kms_buf_t *b, int trail, int64_t ms)
+{
+    time_t     t;
+    struct tm  tm;
+    char       s[48];
+    int        h;
+
+    if (!trail) {
+        kms_buf_date(b, ms);
+        return;
+    }
+
+    t = (time_t) (ms / 1000);
+    gmtime_r(&t, &tm);
+    h = tm.tm_hour % 12;
+    strftime(s, sizeof(s), "%b", &tm);
+    kms_buf_fmt(b, "\"%s %d, %d, %d:%02d:%02d %s\"", s, tm.tm_mday,
+                tm.tm_year + 1900, h ? h : 12, tm.tm_min, tm.tm_sec,
+                tm.tm_hour < 12 ? "AM" : "PM");
+}
+
+
+void
+kms_key_metadata_json(kms_call_t *c, kms_buf_t *b, const kms_key_t *k,
+    int trail)
+{
+    static const char *const  names[] = {
+        "AWSAccountId", "KeyId", "Arn", "CreationDate", "Enabled",
+        "Description", "KeyUsage", "KeyState", "DeletionDate", "Origin",
+        "KeyManager", "CustomerMasterKeySpec", "KeySpec",
+        "EncryptionAlgorithms", "MultiRegion", "PendingDeletionWindowInDays",
+        "CurrentKeyMaterialId"
+    };
+    int  pending = k->state == KMS_KS_PENDING_DELETION;
+
+    kms_buf_str(b, "{");
+    kms_meta_name(b, trail, names[0]);
     kms_buf_jstr(b, k->account);
-    kms_buf_str(b, ",\"KeyId\":");
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[1]);
     kms_buf_jstr(b, k->id_text);
-    kms_buf_str(b, ",\"Arn\":");
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[2]);
     kms_buf_jstr(b, k->arn);
-    kms_buf_str(b, ",\"CreationDate\":");
-    kms_buf_date(b, k->created_ms);
-    kms_buf_fmt(b, ",\"Enabled\":%s",
-                k->state == KMS_KS_ENABLED ? "true" : "false");
-    kms_buf_str(b, ",\"Description\":");
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[3]);
+    kms_meta_date(b, trail, k->created_ms);
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[4]);
+    kms_buf_str(b, k->state == KMS_KS_ENABLED ? "true" : "false");
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[5]);
     kms_buf_jstr(b, k->description ? k->description : "");
-    kms_buf_str(b, ",\"KeyUsage\":\"ENCRYPT_DECRYPT\",\"KeyState\":");
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[6]);
+    kms_buf_str(b, "\"ENCRYPT_DECRYPT\",");
+    kms_meta_name(b, trail, names[7]);
     kms_buf_jstr(b, kms_key_state_name(k->state));
 
-    if (k->state == KMS_KS_PENDING_DELETION) {
-        kms_buf_str(b, ",\"DeletionDate\":");
-        kms_buf_date(b, k->deletion_ms);
+    if (pending) {
+        kms_buf_str(b, ",");
+        kms_meta_name(b, trail, names[8]);
+        kms_meta_date(b, trail, k->deletion_ms);
     }
 
-    kms_buf_fmt(b, ",\"Origin\":\"AWS_KMS\",\"KeyManager\":\"%s\","
-                "\"CustomerMasterKeySpec\":\"SYMMETRIC_DEFAULT\","
-                "\"KeySpec\":\"SYMMETRIC_DEFAULT\","
-                "\"EncryptionAlgorithms\":[\"SYMMETRIC_DEFAULT\"],"
-                "\"MultiRegion\":false",
-                k->aws_managed ? "AWS" : "CUSTOMER");
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[9]);
+    kms_buf_str(b, "\"AWS_KMS\",");
+    kms_meta_name(b, trail, names[10]);
+    kms_buf_str(b, k->aws_managed ? "\"AWS\"," : "\"CUSTOMER\",");
+    kms_meta_name(b, trail, names[11]);
+    kms_buf_str(b, "\"SYMMETRIC_DEFAULT\",");
+    kms_meta_name(b, trail, names[12]);
+    kms_buf_str(b, "\"SYMMETRIC_DEFAULT\",");
+    kms_meta_name(b, trail, names[13]);
+    kms_buf_str(b, "[\"SYMMETRIC_DEFAULT\"],");
+    kms_meta_name(b, trail, names[14]);
+    kms_buf_str(b, "false");
 
-    if (k->state == KMS_KS_PENDING_DELETION) {
-        kms_buf_fmt(b, ",\"PendingDeletionWindowInDays\":%u", k->window_days);
+    if (pending) {
+        kms_buf_str(b, ",");
+        kms_meta_name(b, trail, names[15]);
+        kms_buf_fmt(b, "%u", k->window_days);
     }
 
-    kms_buf_str(b, ",\"CurrentKeyMaterialId\":");
+    kms_buf_str(b, ",");
+    kms_meta_name(b, trail, names[16]);
     kms_buf_jstr(b, k->cur_matid);
     kms_buf_str(b, "}");
 }
 
 
 /* ---- load, refresh, maintain ------------------------------------------------------- */
+
+/* a reload drops the keys erased while this worker was not listening */
+static void
+kms_load_sweep(kms_ctx_t *ctx)
+{
+    size_t       i;
+    kms_key_t   *k, *next;
+
+    for (i = 0; i < ctx->ring.nkeys_buckets; i++) {
+        for (k = ctx->ring.keys[i]; k; k = next) {
+            next = k->next;
+            if (k->gen != ctx->gen) {
+                kms_ring_del(&ctx->ring, k->id_text);
+            }
+        }
+    }
+}
+
 
 static kms_x_t
 kms_load_step(kms_call_t *c)
@@ -1800,6 +1898,9 @@ kms_load_step(kms_call_t *c)
     switch (c->stage) {
 
     case 0:
+        /* keys this load does not see again are gone from Redis */
+        c->ctx->gen++;
+
         if (kms_cmd_str(c, "EVAL") != 0
             || kms_cmd_str(c, kms_script_root) != 0
             || kms_cmd_str(c, "1") != 0 || kms_cmd_str(c, "kms:root") != 0
@@ -1831,6 +1932,7 @@ kms_load_step(kms_call_t *c)
         return KMS_X_FETCH;
 
     default:
+        kms_load_sweep(c->ctx);
         c->ctx->state = KMS_RING_READY;
         kms_log(c->ctx, 2, "kms: key ring loaded: %zu keys, %zu aliases",
                 c->ctx->ring.nkeys, c->ctx->ring.naliases);

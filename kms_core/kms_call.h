@@ -200,8 +200,9 @@ int kms_w_alias(kms_call_t *c, const char *account, const char *name,
     const char *check, const char *expect, const char *set);
 int kms_w_account_add(kms_call_t *c, const kms_key_t *k);
 
-/* key metadata as AWS's KeyMetadata object */
-void kms_key_metadata_json(kms_call_t *c, kms_buf_t *b, const kms_key_t *k);
+/* key metadata as AWS's KeyMetadata object; trail: as CloudTrail logs it */
+void kms_key_metadata_json(kms_call_t *c, kms_buf_t *b, const kms_key_t *k,
+    int trail);
 kms_key_t *kms_new_key(kms_call_t *c, const char *account, int aws_managed,
     const char *description, const char *policy);
 

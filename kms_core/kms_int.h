@@ -190,6 +190,7 @@ struct kms_key_s {
     char            *policy_json;
     kms_policy_t    *policy;
     char             cur_matid[KMS_MATID_TEXT_LEN + 1];
+    unsigned         gen;                /* the load that last saw it */
     kms_key_t       *next;               /* hash chain in the ring */
 };
 
@@ -282,6 +283,7 @@ struct kms_ctx_s {
     kms_ring_t          ring;
     kms_log_pt          log;
     void               *log_data;
+    unsigned            gen;             /* full loads so far */
     kms_gcm_t          *gcm;             /* reused by every blob */
     unsigned char      *pool;            /* random bytes drawn ahead */
     size_t              pool_off;

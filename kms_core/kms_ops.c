@@ -807,11 +807,11 @@ kms_exec_create_key(kms_call_t *c)
 
     kms_body_open(c);
     kms_body_member(c, "KeyMetadata");
-    kms_key_metadata_json(c, &c->body, k);
+    kms_key_metadata_json(c, &c->body, k, 0);
     kms_body_close(c);
 
     kms_buf_str(&c->resp_el, "{\"keyMetadata\":");
-    kms_key_metadata_json(c, &c->resp_el, k);
+    kms_key_metadata_json(c, &c->resp_el, k, 1);
     kms_buf_str(&c->resp_el, "}");
 
     if (kms_w_key(c, k, 0, 0) != 0 || kms_w_account_add(c, k) != 0) {
@@ -852,7 +852,7 @@ kms_exec_describe_key(kms_call_t *c)
 
     kms_body_open(c);
     kms_body_member(c, "KeyMetadata");
-    kms_key_metadata_json(c, &c->body, k);
+    kms_key_metadata_json(c, &c->body, k, 0);
     kms_body_close(c);
     return KMS_X_DONE;
 }
@@ -1120,8 +1120,9 @@ kms_p_alias_name(kms_call_t *c, kms_verr_t *ve)
 static int
 kms_alias_name_ok(kms_call_t *c, const char *n)
 {
+    /* AWS answers this one as a ValidationException, not InvalidAliasName */
     if (strncmp(n, "alias/", 6) != 0) {
-        kms_fail(c, KMS_ERR_INVALID_ALIAS_NAME, "Alias must start with the "
+        kms_fail(c, KMS_ERR_VALIDATION, "Alias must start with the "
                  "prefix \"alias/\". Please see https://docs.aws.amazon.com/"
                  "kms/latest/developerguide/kms-alias.html");
         return -1;
@@ -2194,21 +2195,23 @@ static kms_x_t
 kms_exec_get_rotation_status(kms_call_t *c)
 {
     kms_key_t  *k;
+    int         enabled;
 
     KMS_RESOLVE(c, c->p.key_id, KMS_RES_CROSS_ACCOUNT, k);
 
-    if (kms_authorize(c, k, "kms:GetKeyRotationStatus", NULL) != 0
-        || kms_not_pending(c, k) != 0)
-    {
+    if (kms_authorize(c, k, "kms:GetKeyRotationStatus", NULL) != 0) {
         return KMS_X_DONE;
     }
 
+    /* a key pending deletion answers, rotation off, as AWS's does */
+    enabled = k->rot_enabled && k->state != KMS_KS_PENDING_DELETION;
+
     kms_body_open(c);
     kms_body_member(c, "KeyRotationEnabled");
-    kms_buf_str(&c->body, k->rot_enabled ? "true" : "false");
+    kms_buf_str(&c->body, enabled ? "true" : "false");
     kms_body_str(c, "KeyId", k->arn);
 
-    if (k->rot_enabled) {
+    if (enabled) {
         kms_body_member(c, "RotationPeriodInDays");
         kms_buf_fmt(&c->body, "%u", k->rot_period);
         kms_body_member(c, "NextRotationDate");

@@ -832,7 +832,7 @@ alias_lifecycle(void **state)
 
     api(&alice, "CreateAlias", "{\"AliasName\":\"pay\","
         "\"TargetKeyId\":\"%s\"}", k2);
-    expect_err("InvalidAliasNameException", "Alias must start with the "
+    expect_err("ValidationException", "Alias must start with the "
                "prefix \"alias/\". Please see https://docs.aws.amazon.com/"
                "kms/latest/developerguide/kms-alias.html");
 
@@ -1165,6 +1165,10 @@ schedule_cancel_and_erase(void **state)
     api(&alice, "DescribeKey", "{\"KeyId\":\"%s\"}", id);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(
         R.body, "KeyMetadata"), "PendingDeletionWindowInDays")), 30);
+
+    api(&alice, "GetKeyRotationStatus", "{\"KeyId\":\"%s\"}", id);
+    expect_ok();
+    assert_true(json_is_false(json_object_get(R.body, "KeyRotationEnabled")));
 
     api(&alice, "CancelKeyDeletion", "{\"KeyId\":\"%s\"}", id);
     expect_ok();
@@ -1566,6 +1570,38 @@ refresh_applies_other_workers_changes(void **state)
 
 
 static void
+reload_drops_keys_erased_meanwhile(void **state)
+{
+    char         id[64], keep[64], name[96];
+    kms_call_t  *c;
+
+    snprintf(id, sizeof(id), "%s", new_key(NULL));
+    snprintf(keep, sizeof(keep), "%s", new_key(NULL));
+
+    /* erased behind this worker's back (it missed the event) */
+    snprintf(name, sizeof(name), "kms:key:{%s}", id);
+    fk_del(&F->fk, name, strlen(name));
+
+    api(&alice, "ListKeys", "{}");
+    assert_int_equal(json_array_size(json_object_get(R.body, "Keys")), 2);
+
+    fx_load(F->ctx);
+    assert_int_equal(kms_ctx_state(F->ctx), KMS_RING_READY);
+
+    api(&alice, "ListKeys", "{}");
+    assert_int_equal(json_array_size(json_object_get(R.body, "Keys")), 1);
+    assert_string_equal(js(json_array_get(json_object_get(R.body, "Keys"), 0),
+                           "KeyId"), keep);
+
+    c = kms_call_refresh(F->ctx, "garbage", 7);
+    fk_drive(&F->fk, c);
+    assert_int_equal(kms_call_status(c), 200);
+    kms_call_free(c);
+    assert_non_null(strstr(F->log, "unknown format"));
+}
+
+
+static void
 tampered_record_makes_key_unavailable(void **state)
 {
     char         id[64], name[96], msg[256];
@@ -1641,8 +1677,12 @@ audit_record_shape(void **state)
     snprintf(id, sizeof(id), "%s", new_key(NULL));
     assert_non_null(R.audit);
     assert_string_equal(js(R.audit, "eventName"), "CreateKey");
-    assert_non_null(json_object_get(json_object_get(R.audit,
-                                    "responseElements"), "keyMetadata"));
+    u = json_object_get(json_object_get(R.audit, "responseElements"),
+                        "keyMetadata");
+    assert_string_equal(js(u, "aWSAccountId"), ACCT_A);
+    assert_string_equal(js(u, "keyId"), id);
+    assert_string_equal(js(u, "creationDate"), "Nov 14, 2023, 10:13:20 PM");
+    assert_string_equal(js(u, "keyState"), "Enabled");
 
     api(&alice, "Encrypt", "{\"KeyId\":\"%s\",\"Plaintext\":\"c2VjcmV0\","
         "\"EncryptionContext\":{\"purpose\":\"test\"}}", id);
@@ -1759,6 +1799,7 @@ main(void)
         T(aws_managed_key_race_ends_with_one_key),
         T(cas_conflict_is_retried),
         T(refresh_applies_other_workers_changes),
+        T(reload_drops_keys_erased_meanwhile),
         T(tampered_record_makes_key_unavailable),
         T(redis_errors_and_module_failures),
         T(audit_record_shape),
