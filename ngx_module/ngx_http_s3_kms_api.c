@@ -263,12 +263,21 @@ ngx_http_s3_kms_api_send(ngx_http_request_t *r,
     r->headers_out.content_type_len = ngx_http_s3_kms_json_type.len;
     r->headers_out.content_length_n = len;
 
-    b = ngx_create_temp_buf(r->pool, len ? len : 1);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    if (len) {
+        b = ngx_create_temp_buf(r->pool, len);
+        if (b == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
-    b->last = ngx_cpymem(b->pos, body, len);
+        b->last = ngx_cpymem(b->pos, body, len);
+
+    } else {
+        /* operations without output answer an empty body */
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
