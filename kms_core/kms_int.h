@@ -15,6 +15,7 @@
 #include "kms.h"
 #include "kms_crypto.h"
 #include "kms_policy.h"
+#include "kms_json.h"
 
 
 #define KMS_ID_LEN          16
@@ -82,7 +83,7 @@ typedef struct {
  * Returns 0, or -1 if a value is not a string.  The strings stay owned by
  * the JSON object.
  */
-int kms_ectx_from_json(kms_ectx_t *c, json_t *obj);
+int kms_ectx_from_json(kms_ectx_t *c, const kms_json_t *obj);
 void kms_ectx_free(kms_ectx_t *c);
 /* the canonical form of DESIGN §4: count BE16, then BE16 len ‖ bytes pairs */
 int kms_ectx_canonical(const kms_ectx_t *c, kms_buf_t *out);

@@ -1761,6 +1761,21 @@ gateway_decrypt_blob(void **state)
     assert_int_equal(kms_call_error(c), KMS_ERR_INVALID_CIPHERTEXT);
     assert_null(kms_call_plaintext(c, &len));
     kms_call_free(c);
+
+    /* a context that is not an object of strings */
+    c = kms_call_decrypt_blob(F->ctx, &s3gw, blob, bloblen, "{\"a\":");
+    fk_drive(&F->fk, c);
+    assert_int_equal(kms_call_error(c), KMS_ERR_VALIDATION);
+    kms_call_free(c);
+    c = kms_call_generate_data_key(F->ctx, &s3gw, NULL, "[\"a\"]", 32);
+    fk_drive(&F->fk, c);
+    assert_int_equal(kms_call_error(c), KMS_ERR_VALIDATION);
+    assert_null(kms_call_plaintext(c, &len));
+    kms_call_free(c);
+    c = kms_call_generate_data_key(F->ctx, &s3gw, NULL, "{\"a\":1}", 32);
+    fk_drive(&F->fk, c);
+    assert_int_equal(kms_call_error(c), KMS_ERR_SERIALIZATION);
+    kms_call_free(c);
 }
 
 

@@ -23,14 +23,15 @@ static const char  kat_blob[] =
 static void
 kat_canon(kms_buf_t *canon)
 {
-    json_t      *ctx = json_pack("{s:s, s:s}", "b", "2", "a", "1");
+    kms_json_t  *ctx = kms_json_parse("{\"b\":\"2\",\"a\":\"1\"}", 17);
     kms_ectx_t   e;
 
+    assert_non_null(ctx);
     assert_int_equal(kms_ectx_from_json(&e, ctx), 0);
     kms_buf_init(canon);
     assert_int_equal(kms_ectx_canonical(&e, canon), 0);
     kms_ectx_free(&e);
-    json_decref(ctx);
+    kms_json_free(ctx);
 }
 
 
