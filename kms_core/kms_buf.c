@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "kms_int.h"
 
 
@@ -244,6 +246,15 @@ kms_buf_steal(kms_buf_t *b)
 
     kms_buf_init(b);
     return p;
+}
+
+
+void *
+kms_smalloc(size_t n)
+{
+    void  *p = OPENSSL_secure_malloc(n);
+
+    return p != NULL ? p : OPENSSL_malloc(n);
 }
 
 

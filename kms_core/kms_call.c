@@ -1235,6 +1235,14 @@ kms_install(kms_call_t *c, const char *id, const kms_reply_t *r)
 
     k->gen = c->ctx->gen;
 
+    if (CRYPTO_secure_malloc_initialized()
+        && !CRYPTO_secure_allocated(k->material) && !c->warned)
+    {
+        c->warned = 1;
+        kms_log(c->ctx, 1, "kms: the secure heap is full: key material is "
+                "held in ordinary memory; configure a larger secure heap");
+    }
+
     if (kms_ring_put(&c->ctx->ring, k) != 0) {
         kms_log(c->ctx, 0, "kms: out of memory while updating the key ring");
     }

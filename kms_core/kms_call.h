@@ -121,6 +121,7 @@ struct kms_call_s {
     int                     finished;
     int                     waiting;    /* KMS_WAIT_* while a reply is due */
     int                     retries;
+    int                     warned;
     kms_err_t               err;
     char                   *errmsg;
     int                     status;

@@ -59,6 +59,15 @@ void kms_buf_date(kms_buf_t *b, int64_t ms);
 char *kms_buf_steal(kms_buf_t *b);   /* NUL-terminated; NULL on failure */
 
 
+/*
+ * Memory for secrets: the secure heap, or ordinary memory when the secure
+ * heap is full (a key store bigger than the heap configured must still
+ * load: kms_install() warns).  Freed with OPENSSL_secure_clear_free(),
+ * which wipes either kind.
+ */
+void *kms_smalloc(size_t n);
+
+
 /* ---- ids, ARNs -------------------------------------------------------- */
 
 int kms_uuid_parse(const char *s, size_t len, unsigned char id[KMS_ID_LEN]);

@@ -343,7 +343,7 @@ kms_p_blob(kms_call_t *c, kms_verr_t *ve, const char *member,
     n = v->len;
     cap = n / 4 * 3 + 3;
 
-    buf = secure ? OPENSSL_secure_malloc(cap) : malloc(cap);
+    buf = secure ? kms_smalloc(cap) : malloc(cap);
     if (buf == NULL) {
         kms_fail(c, KMS_ERR_INTERNAL, "%s", kms_err_message(KMS_ERR_INTERNAL));
         return -1;
@@ -1751,7 +1751,7 @@ kms_open_blob(kms_call_t *c, const char *key_ref, const char *action,
         return KMS_R_ERR;
     }
 
-    out = OPENSSL_secure_malloc(b.ctlen ? b.ctlen : 1);
+    out = kms_smalloc(b.ctlen ? b.ctlen : 1);
     if (out == NULL) {
         kms_nomem(c);
         return KMS_R_ERR;
@@ -1974,7 +1974,7 @@ kms_exec_gdk(kms_call_t *c)
     n = c->p.has_nbytes ? (size_t) c->p.nbytes
         : strcmp(c->p.key_spec, "AES_128") == 0 ? 16 : 32;
 
-    dk = OPENSSL_secure_malloc(n);
+    dk = kms_smalloc(n);
     if (dk == NULL) {
         return kms_nomem(c);
     }
@@ -2052,7 +2052,7 @@ kms_exec_random(kms_call_t *c)
     unsigned char  *buf;
     size_t          n = (size_t) c->p.nbytes;
 
-    buf = OPENSSL_secure_malloc(n);
+    buf = kms_smalloc(n);
     if (buf == NULL) {
         return kms_nomem(c);
     }

@@ -235,7 +235,7 @@ kms_key_clone(const kms_key_t *k)
         mlen = (size_t) k->nver * KMS_MATERIAL_LEN;
         c->vers = malloc(k->nver * sizeof(kms_ver_t));
         c->wrapped = malloc((size_t) k->nver * KMS_WRAPPED_LEN);
-        c->material = OPENSSL_secure_malloc(mlen);
+        c->material = kms_smalloc(mlen);
         if (c->vers == NULL || c->wrapped == NULL || c->material == NULL) {
             goto failed;
         }
@@ -316,7 +316,7 @@ kms_key_add_version(kms_key_t *k, const unsigned char *root, int64_t now_ms,
         return -1;
     }
 
-    m = OPENSSL_secure_malloc(n * KMS_MATERIAL_LEN);
+    m = kms_smalloc(n * KMS_MATERIAL_LEN);
     if (m == NULL) {
         return -1;
     }
@@ -863,7 +863,7 @@ kms_record_decode(const kms_reply_t *r, const char *id_text,
     }
 
     k->wrapped = malloc((size_t) n * KMS_WRAPPED_LEN);
-    k->material = OPENSSL_secure_malloc((size_t) n * KMS_MATERIAL_LEN);
+    k->material = kms_smalloc((size_t) n * KMS_MATERIAL_LEN);
     if (k->wrapped == NULL || k->material == NULL) {
         snprintf(err, errlen, "key %s: out of memory", id_text);
         goto failed;
