@@ -258,7 +258,7 @@ kms_smalloc(size_t n)
 }
 
 
-/* ---- UUIDs ------------------------------------------------------------- */
+/* ---- UUIDs -------------------------------------------------------------- */
 
 static int
 kms_hexval(int c)
@@ -354,7 +354,7 @@ kms_uuid_random_text(char out[KMS_ID_TEXT_LEN + 1])
 }
 
 
-/* ---- encryption context ------------------------------------------------ */
+/* ---- encryption context ------------------------------------------------- */
 
 typedef struct {
     const char  *k;

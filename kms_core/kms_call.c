@@ -107,7 +107,7 @@ static void kms_args_free(kms_arg_t *a, int n);
 static int kms_arg_push(kms_arg_t **v, int *n, const void *p, size_t len);
 
 
-/* ---- creation ------------------------------------------------------------ */
+/* ---- creation ----------------------------------------------------------- */
 
 static kms_call_t *
 kms_call_alloc(kms_ctx_t *ctx, const kms_caller_t *caller, int kind)
@@ -388,7 +388,7 @@ kms_call_maintain(kms_ctx_t *ctx, int64_t now_ms)
 }
 
 
-/* ---- running ------------------------------------------------------------------ */
+/* ---- running ------------------------------------------------------------ */
 
 kms_call_rc_t
 kms_call_run(kms_call_t *c)
@@ -766,7 +766,7 @@ kms_call_fail(kms_call_t *c, kms_err_t err, const char *message)
 }
 
 
-/* ---- Redis commands --------------------------------------------------------- */
+/* ---- Redis commands ----------------------------------------------------- */
 
 static int
 kms_arg_push(kms_arg_t **v, int *n, const void *p, size_t len)
@@ -913,7 +913,7 @@ kms_cmd_write(kms_call_t *c)
 }
 
 
-/* ---- prepared writes ------------------------------------------------------------ */
+/* ---- prepared writes ---------------------------------------------------- */
 
 void
 kms_w_reset(kms_call_t *c)
@@ -1178,7 +1178,7 @@ kms_stale(kms_call_t *c, const char *id)
 }
 
 
-/* ---- installing records read from Redis ------------------------------------- */
+/* ---- installing records read from Redis --------------------------------- */
 
 static void
 kms_install(kms_call_t *c, const char *id, const kms_reply_t *r)
@@ -1249,7 +1249,7 @@ kms_install(kms_call_t *c, const char *id, const kms_reply_t *r)
 }
 
 
-/* ---- memo of what this call read ------------------------------------------------ */
+/* ---- memo of what this call read ---------------------------------------- */
 
 static void
 kms_memo(kms_call_t *c, const char *what)
@@ -1308,7 +1308,7 @@ kms_ids_free(char **ids, size_t n)
 }
 
 
-/* ---- errors --------------------------------------------------------------------- */
+/* ---- errors ------------------------------------------------------------- */
 
 void
 kms_fail(kms_call_t *c, kms_err_t err, const char *fmt, ...)
@@ -1351,7 +1351,7 @@ kms_fail_validation(kms_call_t *c, kms_buf_t *errs, int n)
 }
 
 
-/* ---- keys by reference ---------------------------------------------------------- */
+/* ---- keys by reference -------------------------------------------------- */
 
 const char *
 kms_account(const kms_call_t *c)
@@ -1868,7 +1868,7 @@ kms_key_metadata_json(kms_call_t *c, kms_buf_t *b, const kms_key_t *k,
 }
 
 
-/* ---- load, refresh, maintain ------------------------------------------------------- */
+/* ---- load, refresh, maintain -------------------------------------------- */
 
 /* a reload drops the keys erased while this worker was not listening */
 static void
@@ -2119,7 +2119,7 @@ failed:
 }
 
 
-/* ---- results --------------------------------------------------------------------- */
+/* ---- results ------------------------------------------------------------ */
 
 static void
 kms_finish(kms_call_t *c)
@@ -2306,7 +2306,7 @@ kms_call_free(kms_call_t *c)
 }
 
 
-/* ---- the audit record (CloudTrail's shape) ------------------------------------------ */
+/* ---- the audit record (CloudTrail's shape) ------------------------------ */
 
 static void
 kms_audit_camel(kms_buf_t *b, const char *k, size_t n)

@@ -98,7 +98,7 @@ failed:
 }
 
 
-/* ---- credentials ------------------------------------------------------------ */
+/* ---- credentials -------------------------------------------------------- */
 
 static int
 kms_is_account(const char *s)
@@ -292,7 +292,7 @@ kms_creds_free(kms_creds_t *creds)
 }
 
 
-/* ---- context ------------------------------------------------------------------ */
+/* ---- context ------------------------------------------------------------ */
 
 kms_ctx_t *
 kms_ctx_new(const unsigned char root[KMS_ROOT_KEY_LEN],

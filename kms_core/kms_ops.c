@@ -73,7 +73,7 @@ static const char *const  kms_enum_include[] = {
 };
 
 
-/* ---- request members -------------------------------------------------------- */
+/* ---- request members ---------------------------------------------------- */
 
 static const char *
 kms_json_token(const kms_json_t *v)
@@ -453,7 +453,7 @@ kms_p_key_id(kms_call_t *c, kms_verr_t *ve, int required)
 }
 
 
-/* ---- answers ----------------------------------------------------------------- */
+/* ---- answers ------------------------------------------------------------ */
 
 static void
 kms_body_open(kms_call_t *c)
@@ -546,7 +546,7 @@ kms_not_pending(kms_call_t *c, const kms_key_t *k)
 }
 
 
-/* ---- tags ------------------------------------------------------------------------- */
+/* ---- tags --------------------------------------------------------------- */
 
 static int
 kms_p_tags(kms_call_t *c, kms_verr_t *ve, int required)
@@ -671,7 +671,7 @@ kms_apply_tags(kms_call_t *c, kms_key_t *k)
 }
 
 
-/* ---- CreateKey ---------------------------------------------------------------------- */
+/* ---- CreateKey ---------------------------------------------------------- */
 
 static int
 kms_parse_create_key(kms_call_t *c)
@@ -822,7 +822,7 @@ kms_exec_create_key(kms_call_t *c)
 }
 
 
-/* ---- one key ------------------------------------------------------------------------ */
+/* ---- one key ------------------------------------------------------------ */
 
 static int
 kms_parse_key(kms_call_t *c)
@@ -960,7 +960,7 @@ kms_exec_update_description(kms_call_t *c)
 }
 
 
-/* ---- ListKeys ------------------------------------------------------------------------ */
+/* ---- ListKeys ----------------------------------------------------------- */
 
 static int
 kms_parse_list(kms_call_t *c)
@@ -1076,7 +1076,7 @@ kms_exec_list_keys(kms_call_t *c)
 }
 
 
-/* ---- aliases -------------------------------------------------------------------------- */
+/* ---- aliases ------------------------------------------------------------ */
 
 static int
 kms_alias_chars_ok(const char *s)
@@ -1557,7 +1557,7 @@ kms_exec_list_aliases(kms_call_t *c)
 }
 
 
-/* ---- crypto ------------------------------------------------------------------------- */
+/* ---- crypto ------------------------------------------------------------- */
 
 static int
 kms_p_enc_alg(kms_call_t *c, kms_verr_t *ve, const char *member,
@@ -2071,7 +2071,7 @@ kms_exec_random(kms_call_t *c)
 }
 
 
-/* ---- rotation ---------------------------------------------------------------------------- */
+/* ---- rotation ----------------------------------------------------------- */
 
 static int
 kms_parse_enable_rotation(kms_call_t *c)
@@ -2363,7 +2363,7 @@ kms_exec_list_rotations(kms_call_t *c)
 }
 
 
-/* ---- deletion ------------------------------------------------------------------------------ */
+/* ---- deletion ----------------------------------------------------------- */
 
 static int
 kms_parse_schedule_deletion(kms_call_t *c)
@@ -2478,7 +2478,7 @@ kms_exec_cancel_deletion(kms_call_t *c)
 }
 
 
-/* ---- policies ------------------------------------------------------------------------------ */
+/* ---- policies ----------------------------------------------------------- */
 
 static int
 kms_parse_get_policy(kms_call_t *c)
@@ -2649,7 +2649,7 @@ kms_parse_list_policies(kms_call_t *c)
 }
 
 
-/* ---- tags ------------------------------------------------------------------------------------ */
+/* ---- tags --------------------------------------------------------------- */
 
 static int
 kms_parse_tag(kms_call_t *c)
@@ -2862,7 +2862,7 @@ kms_exec_list_tags(kms_call_t *c)
 }
 
 
-/* ---- the table ---------------------------------------------------------------------------------- */
+/* ---- the table ---------------------------------------------------------- */
 
 static const kms_op_t  kms_ops[] = {
     { "CancelKeyDeletion", kms_parse_key, kms_exec_cancel_deletion, 0, 0 },

@@ -9,7 +9,7 @@
  *   meta     JSON: everything about the key but its policy and material
  *   policy   the key policy document, as given
  *   mac      hex HMAC-SHA256 (input documented in kms_int.h)
- *   v1…vN    wrapped material of each version: IV ‖ ct ‖ tag, 60 raw bytes
+ *   v1…vN    each version's wrapped material: IV ‖ ct ‖ tag, 60 bytes
  */
 
 #include <stdio.h>
@@ -152,7 +152,7 @@ kms_root_fingerprint(const unsigned char root[KMS_ROOT_KEY_LEN],
 }
 
 
-/* ---- keys ---------------------------------------------------------------- */
+/* ---- keys --------------------------------------------------------------- */
 
 kms_key_t *
 kms_key_new(void)
@@ -424,7 +424,7 @@ kms_state_parse(const char *s)
 }
 
 
-/* ---- the record ------------------------------------------------------------ */
+/* ---- the record --------------------------------------------------------- */
 
 static char *
 kms_meta_encode(const kms_key_t *k)

@@ -84,8 +84,8 @@ seal_then_open_round_trips(void **state)
     memset(pt, 0x5a, sizeof(pt));
 
     for (len = 0; len <= 100; len += 25) {
-        assert_int_equal(kms_blob_seal(NULL, mat, NULL, id, 9, NULL, 0, pt, len, blob),
-                         0);
+        assert_int_equal(kms_blob_seal(NULL, mat, NULL, id, 9, NULL, 0, pt,
+                                       len, blob), 0);
         assert_int_equal(blob[0], 1);
         assert_memory_equal(blob + 1, id, 16);
         assert_memory_equal(blob + 17, "\0\0\0\x09", 4);
@@ -109,14 +109,15 @@ codec_refuses_every_damage(void **state)
     assert_int_equal(kms_random(other, 32), 0);
     assert_int_equal(kms_uuid_random(id), 0);
     memset(pt, 1, sizeof(pt));
-    assert_int_equal(kms_blob_seal(NULL, mat, NULL, id, 1, NULL, 0, pt, 32, blob), 0);
+    assert_int_equal(kms_blob_seal(NULL, mat, NULL, id, 1, NULL, 0, pt, 32,
+                                   blob), 0);
 
     for (i = 0; i < len; i++) {
         for (bit = 0; bit < 8; bit += 7) {
             blob[i] ^= (unsigned char) (1 << bit);
             if (kms_blob_parse(blob, len, &b) == 0) {
-                assert_int_not_equal(kms_blob_open(NULL, mat, blob, &b, NULL, 0,
-                                                   out), 0);
+                assert_int_not_equal(kms_blob_open(NULL, mat, blob, &b, NULL,
+                                                   0, out), 0);
             }
             blob[i] ^= (unsigned char) (1 << bit);
         }
@@ -124,8 +125,8 @@ codec_refuses_every_damage(void **state)
 
     for (i = 0; i < len; i++) {
         if (kms_blob_parse(blob, i, &b) == 0) {
-            assert_int_not_equal(kms_blob_open(NULL, mat, blob, &b, NULL, 0, out),
-                                 0);
+            assert_int_not_equal(kms_blob_open(NULL, mat, blob, &b, NULL, 0,
+                                               out), 0);
         }
     }
 
@@ -135,7 +136,7 @@ codec_refuses_every_damage(void **state)
 }
 
 
-/* ---- through Decrypt ------------------------------------------------------ */
+/* ---- through Decrypt ---------------------------------------------------- */
 
 static fk_t          fk;
 static kms_ctx_t    *ctx;

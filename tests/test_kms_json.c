@@ -98,7 +98,8 @@ static void
 edge_cases_agree_with_jansson(void **state)
 {
     static const char *const  cases[] = {
-        "{}", "[]", "{\"a\":1}", " {\"a\" : [1, 2.5, -3e2, true, false, null]} ",
+        "{}", "[]", "{\"a\":1}",
+        " {\"a\" : [1, 2.5, -3e2, true, false, null]} ",
         "{\"a\":1,\"a\":2}", "{\"a\":{\"b\":1,\"b\":2}}", "[1,]", "{,}",
         "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "[", "]", "", " ", "nul",
         "\"\\u00e9\\ud83d\\ude00\"", "\"\\ud83d\"", "\"\\ude00\"",
@@ -109,7 +110,8 @@ edge_cases_agree_with_jansson(void **state)
         ".5", "1e", "1e+", "1E-2", "0.1e1", "1e400", "-1e400", "1e-400",
         "[1 2]", "{\"a\":1 \"b\":2}", "\"unterminated", "{\"\":0}",
         "[[[[[[[[[[]]]]]]]]]]", "true false", "{\"k\":\"v\"} x",
-        "{\"\\u0061\":1,\"a\":2}", "\xef\xbb\xbf{}", "{\"a\":\"\\uD800\\u0041\"}"
+        "{\"\\u0061\":1,\"a\":2}", "\xef\xbb\xbf{}",
+        "{\"a\":\"\\uD800\\u0041\"}"
     };
     size_t  i;
     int     bad = 0;
