@@ -59,8 +59,8 @@ $(NGX_BUILD)/Makefile: config
 	  ./configure "$${NGX_CONF_FLAGS[@]}" \
 	    --with-cc-opt='-g -O2 -fstack-protector-strong -Wformat -Werror=format-security -fPIC -D_FORTIFY_SOURCE=2' \
 	    --with-ld-opt='-Wl,-z,relro -Wl,-z,now -fPIC' \
-	    --add-dynamic-module=$(TOP) >$(BUILD)/configure.log 2>&1 \
-	  || { tail -20 $(BUILD)/configure.log; exit 1; }
+	    --add-dynamic-module=$(TOP) >$(TOP)/build/configure.log 2>&1 \
+	  || { tail -20 $(TOP)/build/configure.log; exit 1; }
 
 $(MODULE): $(NGX_BUILD)/Makefile $(KMS_SRCS) $(S3_SRCS) $(NGX_SRCS) \
            $(LIB_HDRS) $(wildcard ngx_module/*.h)
@@ -75,8 +75,8 @@ $(ASAN_BUILD)/Makefile: config
 	  ./configure "$${NGX_CONF_FLAGS[@]}" \
 	    --with-cc-opt='-g -O1 -fPIC -fsanitize=address,undefined -fno-omit-frame-pointer' \
 	    --with-ld-opt='-fPIC -fsanitize=address,undefined' \
-	    --add-dynamic-module=$(TOP) >$(BUILD)/configure-asan.log 2>&1 \
-	  || { tail -20 $(BUILD)/configure-asan.log; exit 1; }
+	    --add-dynamic-module=$(TOP) >$(TOP)/build/configure-asan.log 2>&1 \
+	  || { tail -20 $(TOP)/build/configure-asan.log; exit 1; }
 
 $(ASAN_MODULE): $(ASAN_BUILD)/Makefile $(KMS_SRCS) $(S3_SRCS) $(NGX_SRCS) \
                 $(LIB_HDRS) $(wildcard ngx_module/*.h)

@@ -16,6 +16,7 @@
 
 #include "kms.h"
 #include "kms_crypto.h"
+#include "s3_sigv4.h"
 
 
 #define NGX_HTTP_S3_KMS_REQUEST_ID_LEN  36
@@ -179,6 +180,12 @@ ngx_int_t ngx_http_s3_kms_quota_take(ngx_http_s3_kms_main_conf_t *mcf,
     const char *account);
 
 /* ngx_http_s3_kms_auth.c */
+ngx_table_elt_t *ngx_http_s3_kms_find_header(ngx_http_request_t *r,
+    const char *lowcase_name);
+s3_header_t *ngx_http_s3_kms_request_headers(ngx_http_request_t *r,
+    size_t *n);
+kms_err_t ngx_http_s3_kms_api_auth(ngx_http_request_t *r, const u_char *body,
+    size_t len, const kms_cred_t **cred, ngx_str_t *msg);
 void ngx_http_s3_kms_request_id(u_char *buf);
 const u_char *ngx_http_s3_kms_signing_key(ngx_http_s3_kms_worker_t *w,
     const kms_cred_t *cred, const char *date, size_t datelen,

@@ -138,11 +138,13 @@ ngx_http_s3_kms_worker_exit(ngx_http_s3_kms_worker_t *w)
 static void
 ngx_http_s3_kms_log_sink(void *data, int level, const char *msg)
 {
+    ngx_uint_t                 lvl;
     ngx_http_s3_kms_worker_t  *w = data;
 
-    ngx_log_error(level == 0 ? NGX_LOG_ERR
-                  : level == 1 ? NGX_LOG_WARN : NGX_LOG_INFO,
-                  w->log, 0, "s3_kms: %s", msg);
+    lvl = (level == 0) ? NGX_LOG_ERR
+                       : (level == 1) ? NGX_LOG_WARN : NGX_LOG_INFO;
+
+    ngx_log_error(lvl, w->log, 0, "s3_kms: %s", msg);
 }
 
 

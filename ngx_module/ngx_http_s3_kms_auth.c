@@ -1,0 +1,334 @@
+
+/*
+ * Authentication of requests with SigV4 (s3/s3_sigv4.h) against the
+ * credentials file, request ids, and the worker's cache of signing keys.
+ */
+
+
+#include "ngx_http_s3_kms.h"
+
+#include "s3_sigv4.h"
+
+
+static uint32_t ngx_http_s3_kms_fnv(const u_char *p, size_t len);
+
+
+void
+ngx_http_s3_kms_request_id(u_char *buf)
+{
+    u_char  r[16];
+
+    if (kms_random(r, sizeof(r)) != 0) {
+        ngx_memzero(r, sizeof(r));
+    }
+
+    r[6] = (r[6] & 0x0f) | 0x40;            /* version 4 */
+    r[8] = (r[8] & 0x3f) | 0x80;            /* RFC 4122 variant */
+
+    ngx_sprintf(buf, "%*xs-%*xs-%*xs-%*xs-%*xs%Z",
+                (size_t) 4, r, (size_t) 2, r + 4, (size_t) 2, r + 6,
+                (size_t) 2, r + 8, (size_t) 6, r + 10);
+}
+
+
+ngx_table_elt_t *
+ngx_http_s3_kms_find_header(ngx_http_request_t *r, const char *name)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = ngx_strlen(name);
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}
+
+
+/* the request's headers as s3_header_t views (no copies) */
+
+s3_header_t *
+ngx_http_s3_kms_request_headers(ngx_http_request_t *r, size_t *n)
+{
+    size_t            count;
+    ngx_uint_t        i;
+    s3_header_t      *out;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    count = 0;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        count += part->nelts;
+    }
+
+    out = ngx_palloc(r->pool, (count ? count : 1) * sizeof(s3_header_t));
+    if (out == NULL) {
+        return NULL;
+    }
+
+    count = 0;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+            out[count].name.len = h[i].key.len;
+            out[count].name.data = h[i].key.data;
+            out[count].value.len = h[i].value.len;
+            out[count].value.data = h[i].value.data;
+            count++;
+        }
+    }
+
+    *n = count;
+
+    return out;
+}
+
+
+/*
+ * The signing key for (access key id, date, region, service), from the
+ * cache or derived and cached.  The cache is a small direct-mapped table:
+ * a day's keys for a few hundred identities stay in it.
+ */
+
+const u_char *
+ngx_http_s3_kms_signing_key(ngx_http_s3_kms_worker_t *w,
+    const kms_cred_t *cred, const char *date, size_t datelen,
+    const char *region, size_t regionlen, const char *service,
+    size_t servicelen)
+{
+    u_char                    name[192], *p, *last;
+    size_t                    len;
+    uint32_t                  hash;
+    s3_str_t                  d, rg, sv;
+    ngx_http_s3_kms_sigkey_t *e;
+
+    last = name + sizeof(name);
+    p = ngx_slprintf(name, last, "%s/%*s/%*s/%*s", cred->access_key_id,
+                     datelen, date, regionlen, region, servicelen, service);
+    if (p == last) {
+        return NULL;
+    }
+
+    len = p - name;
+    hash = ngx_http_s3_kms_fnv(name, len);
+    e = &w->sigkeys[hash % NGX_HTTP_S3_KMS_SIGKEYS];
+
+    if (e->len == len && e->hash == hash
+        && ngx_memcmp(e->name, name, len) == 0)
+    {
+        return e->key;
+    }
+
+    d.data = (const unsigned char *) date;
+    d.len = datelen;
+    rg.data = (const unsigned char *) region;
+    rg.len = regionlen;
+    sv.data = (const unsigned char *) service;
+    sv.len = servicelen;
+
+    if (s3_sigv4_signing_key(cred->secret, ngx_strlen(cred->secret), d, rg,
+                             sv, e->key)
+        != S3_OK)
+    {
+        e->len = 0;
+        return NULL;
+    }
+
+    ngx_memcpy(e->name, name, len);
+    e->len = len;
+    e->hash = hash;
+
+    return e->key;
+}
+
+
+static uint32_t
+ngx_http_s3_kms_fnv(const u_char *p, size_t len)
+{
+    uint32_t  h = 2166136261u;
+
+    while (len--) {
+        h = (h ^ *p++) * 16777619u;
+    }
+
+    return h;
+}
+
+
+/*
+ * KMS API authentication: SigV4, service "kms", the region this server
+ * serves, the body's SHA-256 as payload hash.  Maps SigV4's reasons to
+ * the exceptions AWS KMS answers with.
+ */
+
+kms_err_t
+ngx_http_s3_kms_api_auth(ngx_http_request_t *r, const u_char *body,
+    size_t len, const kms_cred_t **cred, ngx_str_t *msg)
+{
+    s3_err_t                      rc;
+    const u_char                 *key;
+    u_char                        hash[32], *p;
+    char                          hex[65];
+    s3_sigv4_auth_t              *a;
+    s3_sigv4_conf_t               conf;
+    s3_sigv4_request_t            req;
+    s3_sigv4_reason_t             reason;
+    const kms_cred_t             *c;
+    ngx_http_s3_kms_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+    *cred = NULL;
+
+    a = ngx_palloc(r->pool, sizeof(s3_sigv4_auth_t));
+    if (a == NULL) {
+        return KMS_ERR_INTERNAL;
+    }
+
+    req.method.data = r->method_name.data;
+    req.method.len = r->method_name.len;
+    req.path.data = r->uri_start;
+    req.path.len = (r->args_start ? r->args_start - 1 : r->uri_end)
+                   - r->uri_start;
+    req.query.data = r->args.data;
+    req.query.len = r->args.len;
+    req.headers = ngx_http_s3_kms_request_headers(r, &req.nheaders);
+
+    if (req.headers == NULL) {
+        return KMS_ERR_INTERNAL;
+    }
+
+    rc = s3_sigv4_parse(&req, a);
+
+    if (rc != S3_OK) {
+        reason = s3_sigv4_reason(a);
+        goto failed;
+    }
+
+    c = kms_creds_find(mcf->creds, (const char *) a->access_key.data,
+                       a->access_key.len);
+    if (c == NULL) {
+        return KMS_ERR_UNRECOGNIZED_CLIENT;
+    }
+
+    if (kms_sha256(body, len, hash) != 0) {
+        return KMS_ERR_INTERNAL;
+    }
+
+    kms_hex(hash, sizeof(hash), hex);
+
+    ngx_memzero(&conf, sizeof(s3_sigv4_conf_t));
+    conf.region.data = mcf->region.data;
+    conf.region.len = mcf->region.len;
+    conf.service.data = (const unsigned char *) "kms";
+    conf.service.len = 3;
+    conf.normalize = 1;
+    conf.now = ngx_time();
+    conf.max_skew = 900;
+    conf.payload_hash.data = (const unsigned char *) hex;
+    conf.payload_hash.len = 64;
+
+    rc = s3_sigv4_check(&req, a, &conf);
+
+    if (rc != S3_OK) {
+        reason = s3_sigv4_reason(a);
+        goto failed;
+    }
+
+    key = ngx_http_s3_kms_signing_key(mcf->worker, c,
+                                      (const char *) a->date.data,
+                                      a->date.len,
+                                      (const char *) a->region.data,
+                                      a->region.len,
+                                      (const char *) a->service.data,
+                                      a->service.len);
+    if (key == NULL) {
+        return KMS_ERR_INTERNAL;
+    }
+
+    rc = s3_sigv4_verify(&req, a, &conf, key);
+
+    if (rc != S3_OK) {
+        reason = s3_sigv4_reason(a);
+        goto failed;
+    }
+
+    *cred = c;
+
+    return KMS_OK;
+
+failed:
+
+    switch (reason) {
+
+    case S3_SIGV4_MISSING:
+        return KMS_ERR_MISSING_AUTH;
+
+    case S3_SIGV4_MISMATCH:
+        return KMS_ERR_INVALID_SIGNATURE;
+
+    case S3_SIGV4_SKEWED:
+    case S3_SIGV4_EXPIRED:
+    case S3_SIGV4_NOT_YET_VALID:
+
+        /* AWS: "Signature expired: T is now earlier than T' (now - 15 min.)" */
+
+        p = ngx_pnalloc(r->pool, 128);
+        if (p != NULL) {
+            char  now[17], edge[17];
+
+            s3_sigv4_format_date(ngx_time(), now);
+            s3_sigv4_format_date(ngx_time()
+                                 + (a->time > ngx_time() ? 900 : -900),
+                                 edge);
+            msg->data = p;
+            msg->len = ngx_sprintf(p, "Signature %s: %s is %s than %s "
+                                   "(%s %s 15 min.)%Z",
+                                   a->time > ngx_time() ? "not yet current"
+                                                        : "expired",
+                                   a->amz_date,
+                                   a->time > ngx_time() ? "still later"
+                                                        : "now earlier",
+                                   edge, now,
+                                   a->time > ngx_time() ? "+" : "-")
+                       - p - 1;
+        }
+
+        return KMS_ERR_INVALID_SIGNATURE;
+
+    case S3_SIGV4_SCOPE_REGION:
+    case S3_SIGV4_SCOPE_SERVICE:
+        msg->data = (u_char *) s3_sigv4_reason_text(reason);
+        msg->len = ngx_strlen(msg->data);
+        return KMS_ERR_INVALID_SIGNATURE;
+
+    case S3_SIGV4_INTERNAL:
+        return KMS_ERR_INTERNAL;
+
+    default:
+        msg->data = (u_char *) s3_sigv4_reason_text(reason);
+        msg->len = ngx_strlen(msg->data);
+        return KMS_ERR_INCOMPLETE_SIGNATURE;
+    }
+}
