@@ -43,6 +43,10 @@ typedef enum {
     X(S3_ERR_ENTITY_TOO_LARGE,       "EntityTooLarge",              400, CLIENT,   "Your proposed upload exceeds the maximum allowed object size.") \
     X(S3_ERR_ENTITY_TOO_SMALL,       "EntityTooSmall",              400, CLIENT,   "Your proposed upload is smaller than the minimum allowed object size.") \
     X(S3_ERR_METADATA_TOO_LARGE,     "MetadataTooLarge",            400, CLIENT,   "Your metadata headers exceed the maximum allowed metadata size.") \
+    X(S3_ERR_INVALID_BUCKET_NAME,    "InvalidBucketName",           400, CLIENT,   "The specified bucket is not valid.") \
+    X(S3_ERR_INVALID_URI,            "InvalidURI",                  400, CLIENT,   "Couldn't parse the specified URI.") \
+    X(S3_ERR_KEY_TOO_LONG,           "KeyTooLongError",             400, CLIENT,   "Your key is too long") \
+    X(S3_ERR_MAX_MESSAGE_LENGTH,     "MaxMessageLengthExceeded",    400, CLIENT,   "Your request was too big.") \
     X(S3_ERR_INVALID_ARGUMENT,       "InvalidArgument",             400, CLIENT,   "Invalid Argument") \
     X(S3_ERR_INVALID_REQUEST,        "InvalidRequest",              400, CLIENT,   "Invalid Request") \
     X(S3_ERR_INVALID_ENCRYPTION_ALG, "InvalidEncryptionAlgorithmError", 400, CLIENT, "The encryption request you specified is not valid. The valid value is AES256.") \
