@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "kms_int.h"
 
 
@@ -247,7 +249,16 @@ kms_buf_steal(kms_buf_t *b)
 }
 
 
-/* ---- UUIDs ------------------------------------------------------------- */
+void *
+kms_smalloc(size_t n)
+{
+    void  *p = OPENSSL_secure_malloc(n);
+
+    return p != NULL ? p : OPENSSL_malloc(n);
+}
+
+
+/* ---- UUIDs -------------------------------------------------------------- */
 
 static int
 kms_hexval(int c)
@@ -343,7 +354,7 @@ kms_uuid_random_text(char out[KMS_ID_TEXT_LEN + 1])
 }
 
 
-/* ---- encryption context ------------------------------------------------ */
+/* ---- encryption context ------------------------------------------------- */
 
 typedef struct {
     const char  *k;
@@ -370,25 +381,24 @@ kms_pair_cmp(const void *a, const void *b)
 
 
 int
-kms_ectx_from_json(kms_ectx_t *c, json_t *obj)
+kms_ectx_from_json(kms_ectx_t *c, const kms_json_t *obj)
 {
-    size_t        n, i;
-    const char   *k;
-    json_t       *v;
-    kms_pair_t   *pairs;
-    char         *mem;
+    size_t             n, i;
+    const kms_json_t  *m;
+    kms_pair_t        *pairs;
+    char              *mem;
 
     memset(c, 0, sizeof(*c));
 
-    if (obj == NULL || json_is_null(obj)) {
+    if (obj == NULL || obj->type == KMS_JSON_NULL) {
         return 0;
     }
 
-    if (!json_is_object(obj)) {
+    if (obj->type != KMS_JSON_OBJECT) {
         return -1;
     }
 
-    n = json_object_size(obj);
+    n = obj->n;
     if (n == 0) {
         return 0;
     }
@@ -402,15 +412,15 @@ kms_ectx_from_json(kms_ectx_t *c, json_t *obj)
     pairs = (kms_pair_t *) mem;
     i = 0;
 
-    json_object_foreach(obj, k, v) {
-        if (!json_is_string(v)) {
+    for (m = obj->first; m; m = m->next) {
+        if (m->type != KMS_JSON_STRING) {
             free(mem);
             return -1;
         }
-        pairs[i].k = k;
-        pairs[i].klen = strlen(k);
-        pairs[i].v = json_string_value(v);
-        pairs[i].vlen = json_string_length(v);
+        pairs[i].k = m->key;
+        pairs[i].klen = m->klen;
+        pairs[i].v = m->str;
+        pairs[i].vlen = m->len;
         i++;
     }
 

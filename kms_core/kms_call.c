@@ -107,7 +107,7 @@ static void kms_args_free(kms_arg_t *a, int n);
 static int kms_arg_push(kms_arg_t **v, int *n, const void *p, size_t len);
 
 
-/* ---- creation ------------------------------------------------------------ */
+/* ---- creation ----------------------------------------------------------- */
 
 static kms_call_t *
 kms_call_alloc(kms_ctx_t *ctx, const kms_caller_t *caller, int kind)
@@ -142,7 +142,6 @@ kms_call_new(kms_ctx_t *ctx, const kms_caller_t *caller,
     const char *operation, const char *body, size_t len)
 {
     kms_call_t    *c;
-    json_error_t   jerr;
 
     c = kms_call_alloc(ctx, caller, KMS_KIND_API);
     if (c == NULL) {
@@ -167,21 +166,16 @@ kms_call_new(kms_ctx_t *ctx, const kms_caller_t *caller,
         return c;
     }
 
-    if (len == 0) {
-        c->req = json_object();
-
-    } else {
-        c->req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    }
+    c->req = len ? kms_json_parse(body, len) : kms_json_parse("{}", 2);
 
     if (c->req == NULL) {
         kms_fail(c, KMS_ERR_SERIALIZATION, "%s", "");
         return c;
     }
 
-    if (!json_is_object(c->req)) {
+    if (c->req->type != KMS_JSON_OBJECT) {
         kms_fail(c, KMS_ERR_SERIALIZATION, "%s",
-                 json_is_array(c->req)
+                 c->req->type == KMS_JSON_ARRAY
                  ? "Start of list found where not expected"
                  : "Expected a JSON object");
         return c;
@@ -195,26 +189,32 @@ kms_call_new(kms_ctx_t *ctx, const kms_caller_t *caller,
 }
 
 
-/* the gateway's calls: the same operations, with a request built here */
+/*
+ * The gateway's calls: the same operations, on a request built here.  The
+ * context arrives as a JSON object; it is checked and copied in as it is.
+ */
 
 static int
-kms_gw_context(kms_call_t *c, const char *context)
+kms_gw_request(kms_call_t *c, kms_buf_t *req, const char *context)
 {
-    json_t  *j;
+    kms_json_t  *ctx;
 
-    if (context == NULL || context[0] == '\0') {
-        return 0;
+    if (context != NULL && context[0] != '\0') {
+        kms_buf_str(req, ",\"EncryptionContext\":");
+        kms_buf_str(req, context);
     }
 
-    j = json_loads(context, JSON_REJECT_DUPLICATES, NULL);
-    if (j == NULL || !json_is_object(j)) {
-        json_decref(j);
+    kms_buf_str(req, "}");
+
+    c->req = req->failed ? NULL : kms_json_parse(req->data, req->len);
+    kms_buf_free(req);
+
+    /* the rest is ours: a request that does not parse is the context's */
+    ctx = kms_json_get(c->req, "EncryptionContext");
+
+    if (c->req == NULL || (ctx != NULL && ctx->type != KMS_JSON_OBJECT)) {
         kms_fail(c, KMS_ERR_VALIDATION, "The encryption context is not a "
                  "JSON object of strings.");
-        return -1;
-    }
-
-    if (json_object_set_new(c->req, "EncryptionContext", j) != 0) {
         return -1;
     }
 
@@ -227,6 +227,7 @@ kms_call_generate_data_key(kms_ctx_t *ctx, const kms_caller_t *caller,
     const char *key_ref, const char *context, size_t nbytes)
 {
     kms_call_t  *c;
+    kms_buf_t    req;
 
     c = kms_call_alloc(ctx, caller, KMS_KIND_GW_GDK);
     if (c == NULL) {
@@ -235,15 +236,13 @@ kms_call_generate_data_key(kms_ctx_t *ctx, const kms_caller_t *caller,
 
     c->event_name = "GenerateDataKey";
     c->op = kms_op_find(c->event_name);
-    c->req = json_pack("{s:s, s:I}", "KeyId",
-                       key_ref ? key_ref : "alias/aws/s3",
-                       "NumberOfBytes", (json_int_t) nbytes);
-    if (c->req == NULL) {
-        kms_call_free(c);
-        return NULL;
-    }
 
-    if (kms_gw_context(c, context) == 0) {
+    kms_buf_init(&req);
+    kms_buf_str(&req, "{\"KeyId\":");
+    kms_buf_jstr(&req, key_ref ? key_ref : "alias/aws/s3");
+    kms_buf_fmt(&req, ",\"NumberOfBytes\":%zu", nbytes);
+
+    if (kms_gw_request(c, &req, context) == 0) {
         (void) c->op->parse(c);
     }
 
@@ -256,7 +255,7 @@ kms_call_decrypt_blob(kms_ctx_t *ctx, const kms_caller_t *caller,
     const unsigned char *blob, size_t len, const char *context)
 {
     kms_call_t  *c;
-    char        *b64;
+    kms_buf_t    req;
 
     c = kms_call_alloc(ctx, caller, KMS_KIND_GW_DECRYPT);
     if (c == NULL) {
@@ -266,21 +265,12 @@ kms_call_decrypt_blob(kms_ctx_t *ctx, const kms_caller_t *caller,
     c->event_name = "Decrypt";
     c->op = kms_op_find(c->event_name);
 
-    b64 = malloc(kms_base64_encoded_len(len) + 1);
-    if (b64 == NULL) {
-        kms_call_free(c);
-        return NULL;
-    }
-    b64[kms_base64_encode(blob, len, b64)] = '\0';
+    kms_buf_init(&req);
+    kms_buf_str(&req, "{\"CiphertextBlob\":\"");
+    kms_buf_b64(&req, blob, len);
+    kms_buf_str(&req, "\"");
 
-    c->req = json_pack("{s:s}", "CiphertextBlob", b64);
-    free(b64);
-    if (c->req == NULL) {
-        kms_call_free(c);
-        return NULL;
-    }
-
-    if (kms_gw_context(c, context) == 0) {
+    if (kms_gw_request(c, &req, context) == 0) {
         (void) c->op->parse(c);
     }
 
@@ -398,7 +388,7 @@ kms_call_maintain(kms_ctx_t *ctx, int64_t now_ms)
 }
 
 
-/* ---- running ------------------------------------------------------------------ */
+/* ---- running ------------------------------------------------------------ */
 
 kms_call_rc_t
 kms_call_run(kms_call_t *c)
@@ -776,7 +766,7 @@ kms_call_fail(kms_call_t *c, kms_err_t err, const char *message)
 }
 
 
-/* ---- Redis commands --------------------------------------------------------- */
+/* ---- Redis commands ----------------------------------------------------- */
 
 static int
 kms_arg_push(kms_arg_t **v, int *n, const void *p, size_t len)
@@ -923,7 +913,7 @@ kms_cmd_write(kms_call_t *c)
 }
 
 
-/* ---- prepared writes ------------------------------------------------------------ */
+/* ---- prepared writes ---------------------------------------------------- */
 
 void
 kms_w_reset(kms_call_t *c)
@@ -1188,7 +1178,7 @@ kms_stale(kms_call_t *c, const char *id)
 }
 
 
-/* ---- installing records read from Redis ------------------------------------- */
+/* ---- installing records read from Redis --------------------------------- */
 
 static void
 kms_install(kms_call_t *c, const char *id, const kms_reply_t *r)
@@ -1245,13 +1235,21 @@ kms_install(kms_call_t *c, const char *id, const kms_reply_t *r)
 
     k->gen = c->ctx->gen;
 
+    if (CRYPTO_secure_malloc_initialized()
+        && !CRYPTO_secure_allocated(k->material) && !c->warned)
+    {
+        c->warned = 1;
+        kms_log(c->ctx, 1, "kms: the secure heap is full: key material is "
+                "held in ordinary memory; configure a larger secure heap");
+    }
+
     if (kms_ring_put(&c->ctx->ring, k) != 0) {
         kms_log(c->ctx, 0, "kms: out of memory while updating the key ring");
     }
 }
 
 
-/* ---- memo of what this call read ------------------------------------------------ */
+/* ---- memo of what this call read ---------------------------------------- */
 
 static void
 kms_memo(kms_call_t *c, const char *what)
@@ -1310,7 +1308,7 @@ kms_ids_free(char **ids, size_t n)
 }
 
 
-/* ---- errors --------------------------------------------------------------------- */
+/* ---- errors ------------------------------------------------------------- */
 
 void
 kms_fail(kms_call_t *c, kms_err_t err, const char *fmt, ...)
@@ -1353,7 +1351,7 @@ kms_fail_validation(kms_call_t *c, kms_buf_t *errs, int n)
 }
 
 
-/* ---- keys by reference ---------------------------------------------------------- */
+/* ---- keys by reference -------------------------------------------------- */
 
 const char *
 kms_account(const kms_call_t *c)
@@ -1870,7 +1868,7 @@ kms_key_metadata_json(kms_call_t *c, kms_buf_t *b, const kms_key_t *k,
 }
 
 
-/* ---- load, refresh, maintain ------------------------------------------------------- */
+/* ---- load, refresh, maintain -------------------------------------------- */
 
 /* a reload drops the keys erased while this worker was not listening */
 static void
@@ -2121,7 +2119,7 @@ failed:
 }
 
 
-/* ---- results --------------------------------------------------------------------- */
+/* ---- results ------------------------------------------------------------ */
 
 static void
 kms_finish(kms_call_t *c)
@@ -2272,7 +2270,7 @@ kms_call_free(kms_call_t *c)
         return;
     }
 
-    json_decref(c->req);
+    kms_json_free(c->req);
     if (c->p.plaintext != NULL) {
         OPENSSL_secure_clear_free(c->p.plaintext, c->p.ptlen);
     }
@@ -2308,12 +2306,12 @@ kms_call_free(kms_call_t *c)
 }
 
 
-/* ---- the audit record (CloudTrail's shape) ------------------------------------------ */
+/* ---- the audit record (CloudTrail's shape) ------------------------------ */
 
 static void
-kms_audit_camel(kms_buf_t *b, const char *k)
+kms_audit_camel(kms_buf_t *b, const char *k, size_t n)
 {
-    size_t  start = b->len, n = strlen(k);
+    size_t  start = b->len;
 
     /* escaped as any string: member names come from the client */
     kms_buf_json(b, k, n);
@@ -2324,65 +2322,52 @@ kms_audit_camel(kms_buf_t *b, const char *k)
 }
 
 
-/* a JSON value as it came, written without jansson's allocations */
+/* a request value as it came, re-escaped */
 static void
-kms_audit_json(kms_buf_t *b, json_t *v, int depth)
+kms_audit_json(kms_buf_t *b, const kms_json_t *v, int depth)
 {
-    const char  *k;
-    json_t      *e;
-    size_t       i;
-    int          first = 1;
+    const kms_json_t  *e;
 
-    switch (json_typeof(v)) {
+    switch (v->type) {
 
-    case JSON_STRING:
-        kms_buf_json(b, json_string_value(v), json_string_length(v));
+    case KMS_JSON_STRING:
+        kms_buf_json(b, v->str, v->len);
         return;
 
-    case JSON_INTEGER:
-        kms_buf_fmt(b, "%lld", (long long) json_integer_value(v));
+    case KMS_JSON_INTEGER:
+        kms_buf_fmt(b, "%lld", v->integer);
         return;
 
-    case JSON_REAL:
-        kms_buf_fmt(b, "%.17g", json_real_value(v));
+    case KMS_JSON_REAL:
+        kms_buf_fmt(b, "%.17g", v->real);
         return;
 
-    case JSON_TRUE:
+    case KMS_JSON_TRUE:
         kms_buf_str(b, "true");
         return;
 
-    case JSON_FALSE:
+    case KMS_JSON_FALSE:
         kms_buf_str(b, "false");
         return;
 
-    case JSON_ARRAY:
+    case KMS_JSON_ARRAY:
+    case KMS_JSON_OBJECT:
         if (depth > 8) {
             kms_buf_str(b, "null");
             return;
         }
-        kms_buf_str(b, "[");
-        json_array_foreach(v, i, e) {
-            kms_buf_str(b, first ? "" : ",");
-            first = 0;
+        kms_buf_str(b, v->type == KMS_JSON_ARRAY ? "[" : "{");
+        for (e = v->first; e; e = e->next) {
+            if (e != v->first) {
+                kms_buf_str(b, ",");
+            }
+            if (v->type == KMS_JSON_OBJECT) {
+                kms_buf_json(b, e->key, e->klen);
+                kms_buf_str(b, ":");
+            }
             kms_audit_json(b, e, depth + 1);
         }
-        kms_buf_str(b, "]");
-        return;
-
-    case JSON_OBJECT:
-        if (depth > 8) {
-            kms_buf_str(b, "null");
-            return;
-        }
-        kms_buf_str(b, "{");
-        json_object_foreach(v, k, e) {
-            kms_buf_str(b, first ? "" : ",");
-            first = 0;
-            kms_buf_jstr(b, k);
-            kms_buf_str(b, ":");
-            kms_audit_json(b, e, depth + 1);
-        }
-        kms_buf_str(b, "}");
+        kms_buf_str(b, v->type == KMS_JSON_ARRAY ? "]" : "}");
         return;
 
     default:
@@ -2422,20 +2407,20 @@ kms_audit_time(kms_call_t *c, kms_buf_t *b, int64_t ms)
 static void
 kms_audit_params(kms_call_t *c, kms_buf_t *b)
 {
-    const char  *k;
-    json_t      *v;
-    int          first = 1;
+    const kms_json_t  *v;
+    int                first = 1;
 
-    if (c->req == NULL || json_object_size(c->req) == 0) {
+    if (c->req == NULL || c->req->type != KMS_JSON_OBJECT || c->req->n == 0) {
         kms_buf_str(b, "null");
         return;
     }
 
     kms_buf_str(b, "{");
 
-    json_object_foreach(c->req, k, v) {
-        if (strcmp(k, "Plaintext") == 0 || strcmp(k, "CiphertextBlob") == 0
-            || strlen(k) > 100)
+    for (v = c->req->first; v; v = v->next) {
+        if ((v->klen == 9 && memcmp(v->key, "Plaintext", 9) == 0)
+            || (v->klen == 14 && memcmp(v->key, "CiphertextBlob", 14) == 0)
+            || v->klen > 100)
         {
             continue;
         }
@@ -2444,13 +2429,14 @@ kms_audit_params(kms_call_t *c, kms_buf_t *b)
             kms_buf_str(b, ",");
         }
         first = 0;
-        kms_audit_camel(b, k);
+        kms_audit_camel(b, v->key, v->klen);
         kms_buf_str(b, ":");
         kms_audit_json(b, v, 0);
     }
 
-    if (c->op && c->op->crypto && json_object_get(c->req, "EncryptionAlgorithm")
-        == NULL && strcmp(c->event_name, "GenerateRandom") != 0
+    if (c->op && c->op->crypto
+        && kms_json_get(c->req, "EncryptionAlgorithm") == NULL
+        && strcmp(c->event_name, "GenerateRandom") != 0
         && strncmp(c->event_name, "GenerateDataKey", 15) != 0)
     {
         kms_buf_str(b, first ? "" : ",");

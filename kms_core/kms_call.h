@@ -69,10 +69,10 @@ typedef struct {
     size_t          ptlen;
     unsigned char  *blob;
     size_t          bloblen;
-    json_t         *ctx_json;
-    json_t         *dctx_json;
-    json_t         *tags;
-    json_t         *tag_keys;
+    kms_json_t     *ctx_json;
+    kms_json_t     *dctx_json;
+    kms_json_t     *tags;
+    kms_json_t     *tag_keys;
     kms_ectx_t      ectx;
     kms_ectx_t      dctx;
     kms_buf_t       ectx_canon;
@@ -114,13 +114,14 @@ struct kms_call_s {
     int                     kind;
     const kms_op_t         *op;
     const char             *event_name;
-    json_t                 *req;
+    kms_json_t             *req;
     kms_params_t            p;
 
     int                     done;
     int                     finished;
     int                     waiting;    /* KMS_WAIT_* while a reply is due */
     int                     retries;
+    int                     warned;
     kms_err_t               err;
     char                   *errmsg;
     int                     status;

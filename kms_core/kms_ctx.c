@@ -98,7 +98,7 @@ failed:
 }
 
 
-/* ---- credentials ------------------------------------------------------------ */
+/* ---- credentials -------------------------------------------------------- */
 
 static int
 kms_is_account(const char *s)
@@ -292,7 +292,7 @@ kms_creds_free(kms_creds_t *creds)
 }
 
 
-/* ---- context ------------------------------------------------------------------ */
+/* ---- context ------------------------------------------------------------ */
 
 kms_ctx_t *
 kms_ctx_new(const unsigned char root[KMS_ROOT_KEY_LEN],
@@ -304,10 +304,12 @@ kms_ctx_new(const unsigned char root[KMS_ROOT_KEY_LEN],
         return NULL;
     }
 
-    ctx = OPENSSL_secure_zalloc(sizeof(kms_ctx_t));
+    ctx = kms_smalloc(sizeof(kms_ctx_t));
     if (ctx == NULL) {
         return NULL;
     }
+
+    memset(ctx, 0, sizeof(kms_ctx_t));
 
     memcpy(ctx->root, root, KMS_ROOT_KEY_LEN);
 
@@ -328,7 +330,7 @@ kms_ctx_new(const unsigned char root[KMS_ROOT_KEY_LEN],
 
     ctx->gcm = kms_gcm_new();
     ctx->iso_sec = -1;
-    ctx->pool = OPENSSL_secure_malloc(KMS_POOL_SIZE);
+    ctx->pool = kms_smalloc(KMS_POOL_SIZE);
     ctx->pool_off = KMS_POOL_SIZE;
 
     if (ctx->region == NULL || ctx->partition == NULL || ctx->gcm == NULL

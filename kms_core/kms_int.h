@@ -15,6 +15,7 @@
 #include "kms.h"
 #include "kms_crypto.h"
 #include "kms_policy.h"
+#include "kms_json.h"
 
 
 #define KMS_ID_LEN          16
@@ -36,7 +37,7 @@ typedef struct {
     char        *data;
     size_t       len;
     size_t       cap;
-    int          failed;                 /* allocation failed: result unusable */
+    int          failed;                 /* allocation failed: unusable */
 } kms_buf_t;
 
 void kms_buf_init(kms_buf_t *b);
@@ -58,7 +59,16 @@ void kms_buf_date(kms_buf_t *b, int64_t ms);
 char *kms_buf_steal(kms_buf_t *b);   /* NUL-terminated; NULL on failure */
 
 
-/* ---- ids, ARNs -------------------------------------------------------- */
+/*
+ * Memory for secrets: the secure heap, or ordinary memory when the secure
+ * heap is full (a key store bigger than the heap configured must still
+ * load: kms_install() warns).  Freed with OPENSSL_secure_clear_free(),
+ * which wipes either kind.
+ */
+void *kms_smalloc(size_t n);
+
+
+/* ---- ids, ARNs ---------------------------------------------------------- */
 
 int kms_uuid_parse(const char *s, size_t len, unsigned char id[KMS_ID_LEN]);
 void kms_uuid_text(const unsigned char id[KMS_ID_LEN], char *out);
@@ -82,13 +92,13 @@ typedef struct {
  * Returns 0, or -1 if a value is not a string.  The strings stay owned by
  * the JSON object.
  */
-int kms_ectx_from_json(kms_ectx_t *c, json_t *obj);
+int kms_ectx_from_json(kms_ectx_t *c, const kms_json_t *obj);
 void kms_ectx_free(kms_ectx_t *c);
-/* the canonical form of DESIGN §4: count BE16, then BE16 len ‖ bytes pairs */
+/* DESIGN §4's canonical form: count BE16, then BE16 len ‖ bytes pairs */
 int kms_ectx_canonical(const kms_ectx_t *c, kms_buf_t *out);
 
 
-/* ---- ciphertext blob (DESIGN §4) --------------------------------------- */
+/* ---- ciphertext blob (DESIGN §4) ---------------------------------------- */
 
 typedef struct {
     unsigned char         id[KMS_ID_LEN];
@@ -241,7 +251,7 @@ kms_err_t kms_record_decode(const kms_reply_t *r, const char *id_text,
     char *err, size_t errlen);
 
 
-/* ---- the ring ---------------------------------------------------------- */
+/* ---- the ring ----------------------------------------------------------- */
 
 typedef struct kms_alias_ref_s  kms_alias_ref_t;
 

@@ -73,31 +73,31 @@ static const char *const  kms_enum_include[] = {
 };
 
 
-/* ---- request members -------------------------------------------------------- */
+/* ---- request members ---------------------------------------------------- */
 
 static const char *
-kms_json_token(const json_t *v)
+kms_json_token(const kms_json_t *v)
 {
-    switch (json_typeof(v)) {
-    case JSON_STRING:   return "STRING_VALUE";
-    case JSON_INTEGER:
-    case JSON_REAL:     return "NUMBER_VALUE";
-    case JSON_TRUE:     return "TRUE_VALUE";
-    case JSON_FALSE:    return "FALSE_VALUE";
-    default:            return "VALUE";
+    switch (v->type) {
+    case KMS_JSON_STRING:   return "STRING_VALUE";
+    case KMS_JSON_INTEGER:
+    case KMS_JSON_REAL:     return "NUMBER_VALUE";
+    case KMS_JSON_TRUE:     return "TRUE_VALUE";
+    case KMS_JSON_FALSE:    return "FALSE_VALUE";
+    default:                return "VALUE";
     }
 }
 
 
 /* a member of the wrong JSON type: SerializationException */
 static int
-kms_ser(kms_call_t *c, const json_t *v, const char *want)
+kms_ser(kms_call_t *c, const kms_json_t *v, const char *want)
 {
-    if (json_is_object(v)) {
+    if (kms_json_is(v, KMS_JSON_OBJECT)) {
         kms_fail(c, KMS_ERR_SERIALIZATION, "Start of structure or map found "
                  "where not expected.");
 
-    } else if (json_is_array(v)) {
+    } else if (kms_json_is(v, KMS_JSON_ARRAY)) {
         kms_fail(c, KMS_ERR_SERIALIZATION, "Start of list found where not "
                  "expected");
 
@@ -164,12 +164,12 @@ kms_utf8_len(const char *s, size_t n)
 }
 
 
-static json_t *
+static kms_json_t *
 kms_member(kms_call_t *c, const char *member)
 {
-    json_t  *v = json_object_get(c->req, member);
+    kms_json_t  *v = kms_json_get(c->req, member);
 
-    return v == NULL || json_is_null(v) ? NULL : v;
+    return v == NULL || v->type == KMS_JSON_NULL ? NULL : v;
 }
 
 
@@ -198,7 +198,7 @@ kms_p_str(kms_call_t *c, kms_verr_t *ve, const char *member,
     const char *field, int required, size_t min, size_t max,
     const char **out)
 {
-    json_t  *v = kms_member(c, member);
+    kms_json_t  *v = kms_member(c, member);
 
     *out = NULL;
 
@@ -210,13 +210,13 @@ kms_p_str(kms_call_t *c, kms_verr_t *ve, const char *member,
         return 0;
     }
 
-    if (!json_is_string(v)) {
+    if (!kms_json_is(v, KMS_JSON_STRING)) {
         return kms_ser(c, v, "a String");
     }
 
-    *out = json_string_value(v);
+    *out = v->str;
     kms_verr_length(ve, field, *out,
-                    kms_utf8_len(*out, json_string_length(v)), min, max, 0);
+                    kms_utf8_len(*out, v->len), min, max, 0);
     return 0;
 }
 
@@ -261,7 +261,7 @@ kms_p_int(kms_call_t *c, kms_verr_t *ve, const char *member,
     const char *field, long long min, long long max, long long *out,
     unsigned *has)
 {
-    json_t     *v = kms_member(c, member);
+    kms_json_t     *v = kms_member(c, member);
     long long   n;
 
     *has = 0;
@@ -270,11 +270,11 @@ kms_p_int(kms_call_t *c, kms_verr_t *ve, const char *member,
         return 0;
     }
 
-    if (!json_is_integer(v)) {
+    if (!kms_json_is(v, KMS_JSON_INTEGER)) {
         return kms_ser(c, v, "an Integer");
     }
 
-    n = json_integer_value(v);
+    n = (v)->integer;
     *out = n;
     *has = 1;
 
@@ -296,7 +296,7 @@ kms_p_int(kms_call_t *c, kms_verr_t *ve, const char *member,
 static int
 kms_p_bool(kms_call_t *c, const char *member, int *out)
 {
-    json_t  *v = kms_member(c, member);
+    kms_json_t  *v = kms_member(c, member);
 
     *out = 0;
 
@@ -304,11 +304,11 @@ kms_p_bool(kms_call_t *c, const char *member, int *out)
         return 0;
     }
 
-    if (!json_is_boolean(v)) {
+    if (!(kms_json_is(v, KMS_JSON_TRUE) || kms_json_is(v, KMS_JSON_FALSE))) {
         return kms_ser(c, v, "a Boolean");
     }
 
-    *out = json_is_true(v);
+    *out = kms_json_is(v, KMS_JSON_TRUE);
     return 0;
 }
 
@@ -318,7 +318,7 @@ kms_p_blob(kms_call_t *c, kms_verr_t *ve, const char *member,
     const char *field, int required, size_t min, size_t max, int secure,
     unsigned char **out, size_t *outlen)
 {
-    json_t         *v = kms_member(c, member);
+    kms_json_t         *v = kms_member(c, member);
     const char     *s;
     size_t          n, cap;
     long            len;
@@ -335,15 +335,15 @@ kms_p_blob(kms_call_t *c, kms_verr_t *ve, const char *member,
         return 0;
     }
 
-    if (!json_is_string(v)) {
+    if (!kms_json_is(v, KMS_JSON_STRING)) {
         return kms_ser(c, v, "a Blob");
     }
 
-    s = json_string_value(v);
-    n = json_string_length(v);
+    s = v->str;
+    n = v->len;
     cap = n / 4 * 3 + 3;
 
-    buf = secure ? OPENSSL_secure_malloc(cap) : malloc(cap);
+    buf = secure ? kms_smalloc(cap) : malloc(cap);
     if (buf == NULL) {
         kms_fail(c, KMS_ERR_INTERNAL, "%s", kms_err_message(KMS_ERR_INTERNAL));
         return -1;
@@ -370,14 +370,14 @@ kms_p_blob(kms_call_t *c, kms_verr_t *ve, const char *member,
 
 
 static int
-kms_p_context(kms_call_t *c, const char *member, json_t **json,
+kms_p_context(kms_call_t *c, const char *member, kms_json_t **json,
     kms_ectx_t *ectx, kms_buf_t *canon)
 {
-    json_t  *v = kms_member(c, member);
+    kms_json_t  *v = kms_member(c, member);
 
     *json = v;
 
-    if (v != NULL && !json_is_object(v)) {
+    if (v != NULL && !kms_json_is(v, KMS_JSON_OBJECT)) {
         return kms_ser(c, v, "a Map");
     }
 
@@ -401,24 +401,24 @@ kms_p_context(kms_call_t *c, const char *member, json_t **json,
 static int
 kms_p_grants(kms_call_t *c, kms_verr_t *ve)
 {
-    json_t  *v = kms_member(c, "GrantTokens"), *e;
+    kms_json_t  *v = kms_member(c, "GrantTokens"), *e;
     size_t   i;
 
     if (v == NULL) {
         return 0;
     }
 
-    if (!json_is_array(v)) {
+    if (!kms_json_is(v, KMS_JSON_ARRAY)) {
         return kms_ser(c, v, "a List");
     }
 
-    json_array_foreach(v, i, e) {
-        if (!json_is_string(e)) {
+    for (i = 0, e = v->first; e; e = e->next, i++) {
+        if (!kms_json_is(e, KMS_JSON_STRING)) {
             return kms_ser(c, e, "a String");
         }
     }
 
-    if (json_array_size(v) > 10) {
+    if ((v)->n > 10) {
         kms_verr(ve, "Value at 'grantTokens' failed to satisfy constraint: "
                  "Member must have length less than or equal to 10");
     }
@@ -453,7 +453,7 @@ kms_p_key_id(kms_call_t *c, kms_verr_t *ve, int required)
 }
 
 
-/* ---- answers ----------------------------------------------------------------- */
+/* ---- answers ------------------------------------------------------------ */
 
 static void
 kms_body_open(kms_call_t *c)
@@ -546,12 +546,12 @@ kms_not_pending(kms_call_t *c, const kms_key_t *k)
 }
 
 
-/* ---- tags ------------------------------------------------------------------------- */
+/* ---- tags --------------------------------------------------------------- */
 
 static int
 kms_p_tags(kms_call_t *c, kms_verr_t *ve, int required)
 {
-    json_t      *v = kms_member(c, "Tags"), *e, *tk, *tv;
+    kms_json_t      *v = kms_member(c, "Tags"), *e, *tk, *tv;
     size_t       i;
     char         field[64];
     const char  *s;
@@ -566,41 +566,41 @@ kms_p_tags(kms_call_t *c, kms_verr_t *ve, int required)
         return 0;
     }
 
-    if (!json_is_array(v)) {
+    if (!kms_json_is(v, KMS_JSON_ARRAY)) {
         return kms_ser(c, v, "a List");
     }
 
-    json_array_foreach(v, i, e) {
-        if (!json_is_object(e)) {
+    for (i = 0, e = v->first; e; e = e->next, i++) {
+        if (!kms_json_is(e, KMS_JSON_OBJECT)) {
             return kms_ser(c, e, "a Tag");
         }
 
-        tk = json_object_get(e, "TagKey");
-        tv = json_object_get(e, "TagValue");
+        tk = kms_json_get(e, "TagKey");
+        tv = kms_json_get(e, "TagValue");
 
         snprintf(field, sizeof(field), "tags.%zu.member.tagKey", i + 1);
-        if (tk == NULL || json_is_null(tk)) {
+        if (tk == NULL || kms_json_is(tk, KMS_JSON_NULL)) {
             kms_verr(ve, "Value null at '%s' failed to satisfy constraint: "
                      "Member must not be null", field);
-        } else if (!json_is_string(tk)) {
+        } else if (!kms_json_is(tk, KMS_JSON_STRING)) {
             return kms_ser(c, tk, "a String");
         } else {
-            s = json_string_value(tk);
+            s = tk->str;
             kms_verr_length(ve, field, s,
-                            kms_utf8_len(s, json_string_length(tk)), 1, 128,
+                            kms_utf8_len(s, tk->len), 1, 128,
                             0);
         }
 
         snprintf(field, sizeof(field), "tags.%zu.member.tagValue", i + 1);
-        if (tv == NULL || json_is_null(tv)) {
+        if (tv == NULL || kms_json_is(tv, KMS_JSON_NULL)) {
             kms_verr(ve, "Value null at '%s' failed to satisfy constraint: "
                      "Member must not be null", field);
-        } else if (!json_is_string(tv)) {
+        } else if (!kms_json_is(tv, KMS_JSON_STRING)) {
             return kms_ser(c, tv, "a String");
         } else {
-            s = json_string_value(tv);
+            s = tv->str;
             kms_verr_length(ve, field, s,
-                            kms_utf8_len(s, json_string_length(tv)), 0, 256,
+                            kms_utf8_len(s, tv->len), 0, 256,
                             0);
         }
     }
@@ -613,14 +613,14 @@ kms_p_tags(kms_call_t *c, kms_verr_t *ve, int required)
 static int
 kms_apply_tags(kms_call_t *c, kms_key_t *k)
 {
-    json_t      *e;
+    kms_json_t      *e;
     size_t       i, j;
     const char  *tk, *tv;
     kms_tag_t   *nt;
     char        *nv;
 
-    json_array_foreach(c->p.tags, i, e) {
-        tk = json_string_value(json_object_get(e, "TagKey"));
+    for (i = 0, e = c->p.tags->first; e; e = e->next, i++) {
+        tk = kms_json_get(e, "TagKey")->str;
         if (strncmp(tk, "aws:", 4) == 0) {
             kms_fail(c, KMS_ERR_TAG, "Tag keys beginning with aws: are "
                      "reserved for AWS use.");
@@ -628,9 +628,9 @@ kms_apply_tags(kms_call_t *c, kms_key_t *k)
         }
     }
 
-    json_array_foreach(c->p.tags, i, e) {
-        tk = json_string_value(json_object_get(e, "TagKey"));
-        tv = json_string_value(json_object_get(e, "TagValue"));
+    for (i = 0, e = c->p.tags->first; e; e = e->next, i++) {
+        tk = kms_json_get(e, "TagKey")->str;
+        tv = kms_json_get(e, "TagValue")->str;
 
         for (j = 0; j < k->ntags; j++) {
             if (strcmp(k->tags[j].key, tk) == 0) {
@@ -671,7 +671,7 @@ kms_apply_tags(kms_call_t *c, kms_key_t *k)
 }
 
 
-/* ---- CreateKey ---------------------------------------------------------------------- */
+/* ---- CreateKey ---------------------------------------------------------- */
 
 static int
 kms_parse_create_key(kms_call_t *c)
@@ -822,7 +822,7 @@ kms_exec_create_key(kms_call_t *c)
 }
 
 
-/* ---- one key ------------------------------------------------------------------------ */
+/* ---- one key ------------------------------------------------------------ */
 
 static int
 kms_parse_key(kms_call_t *c)
@@ -960,7 +960,7 @@ kms_exec_update_description(kms_call_t *c)
 }
 
 
-/* ---- ListKeys ------------------------------------------------------------------------ */
+/* ---- ListKeys ----------------------------------------------------------- */
 
 static int
 kms_parse_list(kms_call_t *c)
@@ -976,7 +976,7 @@ kms_parse_list(kms_call_t *c)
         return 0;
     }
 
-    c->p.has_limit = json_is_integer(kms_member(c, "Limit"));
+    c->p.has_limit = kms_json_is(kms_member(c, "Limit"), KMS_JSON_INTEGER);
     kms_p_done(c, &ve);
     return 0;
 }
@@ -1076,7 +1076,7 @@ kms_exec_list_keys(kms_call_t *c)
 }
 
 
-/* ---- aliases -------------------------------------------------------------------------- */
+/* ---- aliases ------------------------------------------------------------ */
 
 static int
 kms_alias_chars_ok(const char *s)
@@ -1557,7 +1557,7 @@ kms_exec_list_aliases(kms_call_t *c)
 }
 
 
-/* ---- crypto ------------------------------------------------------------------------- */
+/* ---- crypto ------------------------------------------------------------- */
 
 static int
 kms_p_enc_alg(kms_call_t *c, kms_verr_t *ve, const char *member,
@@ -1751,7 +1751,7 @@ kms_open_blob(kms_call_t *c, const char *key_ref, const char *action,
         return KMS_R_ERR;
     }
 
-    out = OPENSSL_secure_malloc(b.ctlen ? b.ctlen : 1);
+    out = kms_smalloc(b.ctlen ? b.ctlen : 1);
     if (out == NULL) {
         kms_nomem(c);
         return KMS_R_ERR;
@@ -1974,7 +1974,7 @@ kms_exec_gdk(kms_call_t *c)
     n = c->p.has_nbytes ? (size_t) c->p.nbytes
         : strcmp(c->p.key_spec, "AES_128") == 0 ? 16 : 32;
 
-    dk = OPENSSL_secure_malloc(n);
+    dk = kms_smalloc(n);
     if (dk == NULL) {
         return kms_nomem(c);
     }
@@ -2052,7 +2052,7 @@ kms_exec_random(kms_call_t *c)
     unsigned char  *buf;
     size_t          n = (size_t) c->p.nbytes;
 
-    buf = OPENSSL_secure_malloc(n);
+    buf = kms_smalloc(n);
     if (buf == NULL) {
         return kms_nomem(c);
     }
@@ -2071,7 +2071,7 @@ kms_exec_random(kms_call_t *c)
 }
 
 
-/* ---- rotation ---------------------------------------------------------------------------- */
+/* ---- rotation ----------------------------------------------------------- */
 
 static int
 kms_parse_enable_rotation(kms_call_t *c)
@@ -2363,7 +2363,7 @@ kms_exec_list_rotations(kms_call_t *c)
 }
 
 
-/* ---- deletion ------------------------------------------------------------------------------ */
+/* ---- deletion ----------------------------------------------------------- */
 
 static int
 kms_parse_schedule_deletion(kms_call_t *c)
@@ -2478,7 +2478,7 @@ kms_exec_cancel_deletion(kms_call_t *c)
 }
 
 
-/* ---- policies ------------------------------------------------------------------------------ */
+/* ---- policies ----------------------------------------------------------- */
 
 static int
 kms_parse_get_policy(kms_call_t *c)
@@ -2649,7 +2649,7 @@ kms_parse_list_policies(kms_call_t *c)
 }
 
 
-/* ---- tags ------------------------------------------------------------------------------------ */
+/* ---- tags --------------------------------------------------------------- */
 
 static int
 kms_parse_tag(kms_call_t *c)
@@ -2703,7 +2703,7 @@ static int
 kms_parse_untag(kms_call_t *c)
 {
     kms_verr_t   ve = { { 0 }, 0 };
-    json_t      *v, *e;
+    kms_json_t      *v, *e;
     size_t       i;
     char         field[48];
     const char  *s;
@@ -2718,22 +2718,22 @@ kms_parse_untag(kms_call_t *c)
         kms_verr(&ve, "Value null at 'tagKeys' failed to satisfy constraint: "
                  "Member must not be null");
 
-    } else if (!json_is_array(v)) {
+    } else if (!kms_json_is(v, KMS_JSON_ARRAY)) {
         kms_buf_free(&ve.msg);
         kms_ser(c, v, "a List");
         return 0;
 
     } else {
-        json_array_foreach(v, i, e) {
-            if (!json_is_string(e)) {
+        for (i = 0, e = v->first; e; e = e->next, i++) {
+            if (!kms_json_is(e, KMS_JSON_STRING)) {
                 kms_buf_free(&ve.msg);
                 kms_ser(c, e, "a String");
                 return 0;
             }
-            s = json_string_value(e);
+            s = e->str;
             snprintf(field, sizeof(field), "tagKeys.%zu.member", i + 1);
             kms_verr_length(&ve, field, s,
-                            kms_utf8_len(s, json_string_length(e)), 1, 128, 0);
+                            kms_utf8_len(s, e->len), 1, 128, 0);
         }
         c->p.tag_keys = v;
     }
@@ -2747,7 +2747,7 @@ static kms_x_t
 kms_exec_untag(kms_call_t *c)
 {
     kms_key_t   *k, *nk;
-    json_t      *e;
+    kms_json_t      *e;
     size_t       i, j;
     const char  *tk;
 
@@ -2766,8 +2766,8 @@ kms_exec_untag(kms_call_t *c)
         return kms_nomem(c);
     }
 
-    json_array_foreach(c->p.tag_keys, i, e) {
-        tk = json_string_value(e);
+    for (i = 0, e = c->p.tag_keys->first; e; e = e->next, i++) {
+        tk = e->str;
         for (j = 0; j < nk->ntags; j++) {
             if (strcmp(nk->tags[j].key, tk) == 0) {
                 free(nk->tags[j].key);
@@ -2862,7 +2862,7 @@ kms_exec_list_tags(kms_call_t *c)
 }
 
 
-/* ---- the table ---------------------------------------------------------------------------------- */
+/* ---- the table ---------------------------------------------------------- */
 
 static const kms_op_t  kms_ops[] = {
     { "CancelKeyDeletion", kms_parse_key, kms_exec_cancel_deletion, 0, 0 },

@@ -9,7 +9,7 @@
  *   meta     JSON: everything about the key but its policy and material
  *   policy   the key policy document, as given
  *   mac      hex HMAC-SHA256 (input documented in kms_int.h)
- *   v1…vN    wrapped material of each version: IV ‖ ct ‖ tag, 60 raw bytes
+ *   v1…vN    each version's wrapped material: IV ‖ ct ‖ tag, 60 bytes
  */
 
 #include <stdio.h>
@@ -152,7 +152,7 @@ kms_root_fingerprint(const unsigned char root[KMS_ROOT_KEY_LEN],
 }
 
 
-/* ---- keys ---------------------------------------------------------------- */
+/* ---- keys --------------------------------------------------------------- */
 
 kms_key_t *
 kms_key_new(void)
@@ -235,7 +235,7 @@ kms_key_clone(const kms_key_t *k)
         mlen = (size_t) k->nver * KMS_MATERIAL_LEN;
         c->vers = malloc(k->nver * sizeof(kms_ver_t));
         c->wrapped = malloc((size_t) k->nver * KMS_WRAPPED_LEN);
-        c->material = OPENSSL_secure_malloc(mlen);
+        c->material = kms_smalloc(mlen);
         if (c->vers == NULL || c->wrapped == NULL || c->material == NULL) {
             goto failed;
         }
@@ -316,7 +316,7 @@ kms_key_add_version(kms_key_t *k, const unsigned char *root, int64_t now_ms,
         return -1;
     }
 
-    m = OPENSSL_secure_malloc(n * KMS_MATERIAL_LEN);
+    m = kms_smalloc(n * KMS_MATERIAL_LEN);
     if (m == NULL) {
         return -1;
     }
@@ -424,7 +424,7 @@ kms_state_parse(const char *s)
 }
 
 
-/* ---- the record ------------------------------------------------------------ */
+/* ---- the record --------------------------------------------------------- */
 
 static char *
 kms_meta_encode(const kms_key_t *k)
@@ -863,7 +863,7 @@ kms_record_decode(const kms_reply_t *r, const char *id_text,
     }
 
     k->wrapped = malloc((size_t) n * KMS_WRAPPED_LEN);
-    k->material = OPENSSL_secure_malloc((size_t) n * KMS_MATERIAL_LEN);
+    k->material = kms_smalloc((size_t) n * KMS_MATERIAL_LEN);
     if (k->wrapped == NULL || k->material == NULL) {
         snprintf(err, errlen, "key %s: out of memory", id_text);
         goto failed;

@@ -802,6 +802,13 @@ s3_req_path(const s3_request_in_t *in, s3_request_t *r)
             }
         }
 
+        if (blen == 0 && len) {
+            /* "//...": an empty bucket name before a key */
+            return s3_req_fail(r, S3_CLASS_INVALID,
+                               S3_ERR_INVALID_BUCKET_NAME, NULL,
+                               "empty bucket name");
+        }
+
         p += blen;
         len -= blen;
 

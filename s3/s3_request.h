@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "s3_err.h"
+#include "s3_sigv4.h"             /* s3_header_t */
 #include "s3_xml.h"
 
 
@@ -46,15 +47,6 @@ typedef struct {
     const unsigned char  *data;
 } s3_str_t;
 #endif
-
-#ifndef S3_HEADER_T_DEFINED
-#define S3_HEADER_T_DEFINED
-typedef struct {
-    s3_str_t  name;
-    s3_str_t  value;
-} s3_header_t;
-#endif
-
 
 #define S3_KEY_MAX          1024        /* bytes of UTF-8, as S3 */
 #define S3_BUCKET_MAX       63

@@ -41,7 +41,19 @@ typedef struct {
     s3_str_t              value;
 } s3_xml_elem_t;
 
-#define S3_ERROR_MAX_EXTRA  3
+/*
+ * The extra elements S3 puts in its errors, for callers building them:
+ * NoSuchKey Key; NoSuchBucket BucketName; NoSuchUpload UploadId;
+ * InvalidArgument ArgumentName, ArgumentValue; NotImplemented Header (or
+ * QueryParameter); InvalidRange RangeRequested, ActualObjectSize;
+ * MetadataTooLarge and KeyTooLongError Size, MaxSizeAllowed;
+ * EntityTooLarge ProposedSize, MaxSizeAllowed; EntityTooSmall
+ * ProposedSize, MinSizeAllowed, PartNumber, ETag; InvalidPart UploadId,
+ * PartNumber, ETag; PreconditionFailed Condition; MethodNotAllowed Method,
+ * ResourceType; InvalidAccessKeyId AWSAccessKeyId; RequestTimeTooSkewed
+ * RequestTime, ServerTime, MaxAllowedSkewMilliseconds.
+ */
+#define S3_ERROR_MAX_EXTRA  8
 
 /*
  * An error as S3 reports it: the code (from the s3_err table), the message
@@ -199,6 +211,11 @@ void s3_xml_delete_free(s3_xml_delete_t *d);
 /* ---- backend listings ------------------------------------------------- */
 
 #define S3_XML_LIST_MAX_LEN        (32 * 1024 * 1024)
+
+/*
+ * The listings with sizes.  ListMultipartUploads (class LIST too) has no
+ * sizes and passes as the backend wrote it.
+ */
 
 typedef enum {
     S3_XML_LIST_OBJECTS = 1,            /* ListBucketResult, v1 and v2 */

@@ -1,7 +1,8 @@
 /*
  * kms_crypto against Project Wycheproof: every AES-GCM case with a 256-bit
- * key (105; one uses a 257-byte IV, beyond OpenSSL 3.0, and is refused), every HKDF-SHA256 case (86), every HMAC-SHA256 case (174,
- * truncated tags compared on their prefix), and base64 strictness.
+ * key (105; one uses a 257-byte IV, beyond OpenSSL 3.0, and is refused),
+ * every HKDF-SHA256 case (86), every HMAC-SHA256 case (174, truncated tags
+ * compared on their prefix), and base64 strictness.
  */
 
 #include "unit.h"

@@ -23,14 +23,15 @@ static const char  kat_blob[] =
 static void
 kat_canon(kms_buf_t *canon)
 {
-    json_t      *ctx = json_pack("{s:s, s:s}", "b", "2", "a", "1");
+    kms_json_t  *ctx = kms_json_parse("{\"b\":\"2\",\"a\":\"1\"}", 17);
     kms_ectx_t   e;
 
+    assert_non_null(ctx);
     assert_int_equal(kms_ectx_from_json(&e, ctx), 0);
     kms_buf_init(canon);
     assert_int_equal(kms_ectx_canonical(&e, canon), 0);
     kms_ectx_free(&e);
-    json_decref(ctx);
+    kms_json_free(ctx);
 }
 
 
@@ -83,8 +84,8 @@ seal_then_open_round_trips(void **state)
     memset(pt, 0x5a, sizeof(pt));
 
     for (len = 0; len <= 100; len += 25) {
-        assert_int_equal(kms_blob_seal(NULL, mat, NULL, id, 9, NULL, 0, pt, len, blob),
-                         0);
+        assert_int_equal(kms_blob_seal(NULL, mat, NULL, id, 9, NULL, 0, pt,
+                                       len, blob), 0);
         assert_int_equal(blob[0], 1);
         assert_memory_equal(blob + 1, id, 16);
         assert_memory_equal(blob + 17, "\0\0\0\x09", 4);
@@ -108,14 +109,15 @@ codec_refuses_every_damage(void **state)
     assert_int_equal(kms_random(other, 32), 0);
     assert_int_equal(kms_uuid_random(id), 0);
     memset(pt, 1, sizeof(pt));
-    assert_int_equal(kms_blob_seal(NULL, mat, NULL, id, 1, NULL, 0, pt, 32, blob), 0);
+    assert_int_equal(kms_blob_seal(NULL, mat, NULL, id, 1, NULL, 0, pt, 32,
+                                   blob), 0);
 
     for (i = 0; i < len; i++) {
         for (bit = 0; bit < 8; bit += 7) {
             blob[i] ^= (unsigned char) (1 << bit);
             if (kms_blob_parse(blob, len, &b) == 0) {
-                assert_int_not_equal(kms_blob_open(NULL, mat, blob, &b, NULL, 0,
-                                                   out), 0);
+                assert_int_not_equal(kms_blob_open(NULL, mat, blob, &b, NULL,
+                                                   0, out), 0);
             }
             blob[i] ^= (unsigned char) (1 << bit);
         }
@@ -123,8 +125,8 @@ codec_refuses_every_damage(void **state)
 
     for (i = 0; i < len; i++) {
         if (kms_blob_parse(blob, i, &b) == 0) {
-            assert_int_not_equal(kms_blob_open(NULL, mat, blob, &b, NULL, 0, out),
-                                 0);
+            assert_int_not_equal(kms_blob_open(NULL, mat, blob, &b, NULL, 0,
+                                               out), 0);
         }
     }
 
@@ -134,7 +136,7 @@ codec_refuses_every_damage(void **state)
 }
 
 
-/* ---- through Decrypt ------------------------------------------------------ */
+/* ---- through Decrypt ---------------------------------------------------- */
 
 static fk_t          fk;
 static kms_ctx_t    *ctx;

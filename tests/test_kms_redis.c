@@ -130,7 +130,7 @@ srv_stop(srv_t *s)
 }
 
 
-/* ---- running calls through hiredis ------------------------------------ */
+/* ---- running calls through hiredis -------------------------------------- */
 
 static void
 conv(const redisReply *r, kms_reply_t *out)
@@ -289,7 +289,7 @@ teardown(void **state)
 }
 
 
-/* ---- the scripts, for real ------------------------------------------------- */
+/* ---- the scripts, for real ---------------------------------------------- */
 
 static void
 scripts_run_on_real_redis(void **state)
@@ -399,7 +399,7 @@ scripts_run_on_real_redis(void **state)
 }
 
 
-/* ---- the backup tool ----------------------------------------------------------- */
+/* ---- the backup tool ---------------------------------------------------- */
 
 static int
 run(const char *fmt, ...)

@@ -362,6 +362,10 @@ test_path_style_key_is_decoded_exactly(void **state)
     assert_int_equal(classify("GET", "/bkt//", "", &r), S3_OK);
     assert_int_equal(r.op, S3_OP_GET_OBJECT);
     assert_str(r.key, "/");
+
+    /* "//k" names no bucket: it is not ListBuckets with a key */
+    assert_int_equal(classify("GET", "//k", "", &r),
+                     S3_ERR_INVALID_BUCKET_NAME);
 }
 
 

@@ -150,7 +150,7 @@ test_aes256_and_aws_kms_are_read(void **state)
 
 
 static void
-test_unsupported_method_is_invalid_argument_with_value(void **state)
+test_unknown_sse_value_is_invalid_argument(void **state)
 {
     size_t    i;
     hdrs_t    t;
@@ -508,7 +508,7 @@ test_client_ssek_metadata_is_refused(void **state)
 
 
 static void
-test_metadata_size_counts_names_after_prefix_and_values(void **state)
+test_metadata_size_counts_names_and_values(void **state)
 {
     static char   big[2100];
     hdrs_t        t;
@@ -565,7 +565,7 @@ test_gateway_metadata_accounting(void **state)
 /* ---- checksums ------------------------------------------------------- */
 
 static void
-test_full_object_checksums_of_multipart_are_not_implemented(void **state)
+test_multipart_full_object_checksum_refused(void **state)
 {
     hdrs_t    t;
     s3_sse_t  s;
@@ -600,7 +600,7 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_no_sse_headers_leave_the_bucket_default),
         cmocka_unit_test(test_aes256_and_aws_kms_are_read),
-        cmocka_unit_test(test_unsupported_method_is_invalid_argument_with_value),
+        cmocka_unit_test(test_unknown_sse_value_is_invalid_argument),
         cmocka_unit_test(test_dsse_and_sse_c_are_not_implemented),
         cmocka_unit_test(test_kms_headers_need_aws_kms),
         cmocka_unit_test(test_sse_headers_refused_where_s3_refuses_them),
@@ -611,9 +611,9 @@ main(void)
         cmocka_unit_test(test_bad_contexts_are_refused),
         cmocka_unit_test(test_context_pair_limit),
         cmocka_unit_test(test_client_ssek_metadata_is_refused),
-        cmocka_unit_test(test_metadata_size_counts_names_after_prefix_and_values),
+        cmocka_unit_test(test_metadata_size_counts_names_and_values),
         cmocka_unit_test(test_gateway_metadata_accounting),
-        cmocka_unit_test(test_full_object_checksums_of_multipart_are_not_implemented),
+        cmocka_unit_test(test_multipart_full_object_checksum_refused),
     };
 
     return UNIT_RUN(tests);

@@ -13,7 +13,8 @@
  * then one line per Redis key, values and names in base64:
  *   {"key":"kms:root","type":"string","value":"..."}
  *   {"key":"kms:key:{ID}","type":"hash","fields":[["cmV2","MQ=="],...]}
- *   {"key":"kms:keys:{ACCOUNT}","type":"zset","members":[["...","1700000000000"],...]}
+ *   {"key":"kms:keys:{ACCOUNT}","type":"zset",
+ *    "members":[["...","1700000000000"],...]}
  *
  * export reads every kms:* key but the maintenance lock, then reads every
  * key record's revision again and starts over (three times at most) if one

@@ -140,6 +140,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
 
+    {
+        kms_json_t  *k = kms_json_parse((const char *) data, size);
+        json_t      *j = json_loadb((const char *) data, size,
+                                    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                                    NULL);
+
+        /*
+         * kms_json may refuse more than jansson: nesting beyond its limit,
+         * and a NUL byte after the value (jansson stops reading there)
+         */
+        if (k != NULL && j == NULL) {
+            abort();
+        }
+        if (k == NULL && j != NULL && size < 2 * KMS_JSON_MAX_DEPTH + 2
+            && memchr(data, 0, size) == NULL)
+        {
+            abort();
+        }
+        kms_json_free(k);
+        json_decref(j);
+    }
+
     if (strcmp(op, "gateway:GenerateDataKey") == 0) {
         nul = strndup((const char *) data, size);
         c = kms_call_generate_data_key(ctx, &gw, size & 1 ? "alias/fuzz"
