@@ -21,7 +21,7 @@ my $t = S3KMS::Test->new(name => 'stack');
 my $run = $t->dir . '/run';
 my $stack = "$TOP/tools/stack";
 
-local $ENV{S3KMS_RUN_DIR} = $run;
+$ENV{S3KMS_RUN_DIR} = $run;
 chdir $TOP or die "chdir $TOP: $!";
 
 my $user_run_before = snapshot("$TOP/run");
@@ -98,8 +98,10 @@ sub ports {
 }
 
 END {
-    # whatever happened, nothing of ours keeps running
-    system("$stack stop >/dev/null 2>&1") if -d $run;
+    # whatever happened, nothing of ours keeps running (the run directory
+    # named explicitly: the user's stack is not ours to stop)
+    system("S3KMS_RUN_DIR='$run' '$stack' stop >/dev/null 2>&1")
+        if $run && -d $run;
 }
 
 # ---- nothing yet ---------------------------------------------------------------------------
