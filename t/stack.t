@@ -231,6 +231,66 @@ is(decode_base64($r->{json}{Plaintext} // ''), slurp("$TOP/LICENSE"),
 $r = aws_kms('describe-key', '--key-id', $key_id);
 is($r->{json}{KeyMetadata}{KeyState}, 'Enabled', 'the key is still there');
 
+# ---- the README's five-minute tour, as written ---------------------------------------------------
+
+# Operations answered with an empty 200 body (EnableKey, CreateAlias, ...)
+# hung until the client gave up in the first module builds: the tour is
+# then a known failure, not a new one.
+my $empty_ok = do {
+    my ($akid_, $secret_) = split ' ', (grep { /^AKIA/ } split /\n/, $creds)[0];
+    local $S3KMS::Test::CRED{stackdemo} = [$akid_, $secret_, '111122223333',
+                                           'arn:aws:iam::111122223333:user/demo'];
+    local $t->{kms_port} = $ports->{kms};
+    my $res = eval {
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        alarm 5;
+        my $x = $t->kms_raw('EnableKey', qq({"KeyId":"$key_id"}),
+                            who => 'stackdemo');
+        alarm 0;
+        $x;
+    };
+    alarm 0;
+    $res && $res->{status} == 200;
+};
+
+{
+    local $TODO = $empty_ok ? undef
+        : 'the module hangs on empty 200 answers (ngx_http_s3_kms_api_send)';
+
+    my @blocks;
+    my ($in, $code);
+    for (split /\n/, slurp("$TOP/README.md")) {
+        if (/^## /) { $in = /^## A five-minute tour/; next }
+        next unless $in;
+        if (/^```sh$/) { $code = ''; next }
+        if (/^```$/ && defined $code) { push @blocks, $code; undef $code; next }
+        $code .= "$_\n" if defined $code;
+    }
+    ok(@blocks >= 6, 'the README has a tour in shell blocks');
+
+    my $script = join '', @blocks;
+    $script =~ s{\brun/}{$run/}g;
+    $script =~ s{/tmp/msg}{$t->{dir}/msg}g;
+    # fail fast rather than wait for the CLI's retries
+    $script =~ s{aws kms --endpoint-url}{aws kms --cli-read-timeout 10 --endpoint-url};
+    $r = $t->run(['bash', '-c', $script],
+                 env => { AWS_ACCESS_KEY_ID => '', AWS_SECRET_ACCESS_KEY => '',
+                          AWS_MAX_ATTEMPTS => 1 });
+    my $out = $r->{out} . $r->{err};
+    is($r->{rc}, 0, 'the tour runs to its end') or diag $out;
+    is(() = $out =~ /^attack at dawn$/mg, 2,
+       'the tour decrypts its message before and after the rotation');
+    my @errors = grep { /\S/ } split /\n/, $r->{err};
+    is_deeply([map { /^An error occurred \((\w+)\) when calling/ ? $1 : $_ } @errors],
+              ['InvalidCiphertextException', 'KMSInvalidStateException'],
+              'the tour meets exactly the two refusals it announces');
+    like($out, qr/"KeyRotationEnabled": true/, 'the tour enables rotation');
+    like($out, qr/"RotationType": "ON_DEMAND"/, 'the tour rotates on demand');
+    like($out, qr/"KeyState": "PendingDeletion"/, 'the tour schedules deletion');
+    like($out, qr/^\s+\d+ "eventName":"ScheduleKeyDeletion"$/m,
+         'the tour counts audit records');
+}
+
 # ---- a partial stack is completed ---------------------------------------------------------------------------------
 
 $nginx_pid = pid_of("$run/nginx.pid");
@@ -281,6 +341,7 @@ is($r->{rc}, 0, 'final stop');
 # ---- the logs, and the user's run/ -------------------------------------------------------------------------------------
 
 my @bad = grep { /\[(alert|crit|emerg)\]/ }
+          grep { $empty_ok || !/zero size buf in writer/ }
           split /\n/, slurp("$run/logs/error.log") // '';
 ok(!@bad, 'no alert, crit or emerg in error.log') or diag join "\n", @bad;
 
