@@ -338,6 +338,27 @@ close $squat;
 $r = stack('stop');
 is($r->{rc}, 0, 'final stop');
 
+# ---- another root key: refused at once, nothing left running ------------------------------------------
+
+unlink "$run/root.key";
+open $f, '>:raw', "$run/root.key" or die;
+print $f 'x' x 32;
+close $f;
+chmod 0600, "$run/root.key";
+$r = stack('start');
+is($r->{rc}, 1, 'start with another root key fails');
+like($r->{out}, qr/made under another root key .*\nPut its root key back/,
+     'start says the key store belongs to another root key');
+like(stack('status')->{out}, qr/redis: not running\nnginx: not running/,
+     'and leaves nothing running');
+unlink "$run/root.key";
+open $f, '>:raw', "$run/root.key" or die;
+print $f $root;
+close $f;
+chmod 0600, "$run/root.key";
+is(stack('start')->{rc}, 0, 'with its own root key back, the stack starts');
+is(stack('stop')->{rc}, 0, 'and stops');
+
 # ---- the logs, and the user's run/ -------------------------------------------------------------------------------------
 
 my @bad = grep { /\[(alert|crit|emerg)\]/ }
