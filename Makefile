@@ -37,6 +37,11 @@ TOOL_BINS   := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
+# nginx's configure lists the sources: run it again when the list changes
+$(shell mkdir -p build && echo $(KMS_SRCS) $(S3_SRCS) $(NGX_SRCS) \
+    > build/sources.new && (cmp -s build/sources.new build/sources.txt \
+    || mv build/sources.new build/sources.txt))
+
 .PHONY: all deps build module unit e2e test test-asan run stop fuzz \
         bench-kms bench-s3 clean
 
@@ -53,7 +58,7 @@ build: module $(TOOL_BINS)
 
 module: $(MODULE)
 
-$(NGX_BUILD)/Makefile: config
+$(NGX_BUILD)/objs/Makefile: config build/sources.txt
 	@rm -rf $(NGX_BUILD) && mkdir -p $(BUILD) && cp -a $(NGX_SRC) $(NGX_BUILD)
 	cd $(NGX_BUILD) && source ./conf_flags && \
 	  ./configure "$${NGX_CONF_FLAGS[@]}" \
@@ -62,14 +67,14 @@ $(NGX_BUILD)/Makefile: config
 	    --add-dynamic-module=$(TOP) >$(TOP)/build/configure.log 2>&1 \
 	  || { tail -20 $(TOP)/build/configure.log; exit 1; }
 
-$(MODULE): $(NGX_BUILD)/Makefile $(KMS_SRCS) $(S3_SRCS) $(NGX_SRCS) \
+$(MODULE): $(NGX_BUILD)/objs/Makefile $(KMS_SRCS) $(S3_SRCS) $(NGX_SRCS) \
            $(LIB_HDRS) $(wildcard ngx_module/*.h)
 	@$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules >$(BUILD)/module.log 2>&1 \
 	  || { grep -E 'error|Error' -A3 $(BUILD)/module.log | head -60; exit 1; }
 	@echo "built $(MODULE)"
 
 # The same module built with AddressSanitizer and UBSan, for `make test-asan`.
-$(ASAN_BUILD)/Makefile: config
+$(ASAN_BUILD)/objs/Makefile: config build/sources.txt
 	@rm -rf $(ASAN_BUILD) && mkdir -p $(BUILD) && cp -a $(NGX_SRC) $(ASAN_BUILD)
 	cd $(ASAN_BUILD) && source ./conf_flags && \
 	  ./configure "$${NGX_CONF_FLAGS[@]}" \
@@ -78,7 +83,7 @@ $(ASAN_BUILD)/Makefile: config
 	    --add-dynamic-module=$(TOP) >$(TOP)/build/configure-asan.log 2>&1 \
 	  || { tail -20 $(TOP)/build/configure-asan.log; exit 1; }
 
-$(ASAN_MODULE): $(ASAN_BUILD)/Makefile $(KMS_SRCS) $(S3_SRCS) $(NGX_SRCS) \
+$(ASAN_MODULE): $(ASAN_BUILD)/objs/Makefile $(KMS_SRCS) $(S3_SRCS) $(NGX_SRCS) \
                 $(LIB_HDRS) $(wildcard ngx_module/*.h)
 	@$(MAKE) -s -C $(ASAN_BUILD) -f objs/Makefile modules >$(BUILD)/module-asan.log 2>&1 \
 	  || { grep -E 'error|Error' -A3 $(BUILD)/module-asan.log | head -60; exit 1; }
