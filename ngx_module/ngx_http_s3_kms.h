@@ -124,6 +124,7 @@ struct ngx_http_s3_kms_worker_s {
     ngx_uint_t                   subscribed;   /* events are flowing */
     ngx_uint_t                   loading;      /* a full load in flight */
     ngx_uint_t                   loaded;       /* since the subscription */
+    ngx_uint_t                   wrong_root;   /* logged */
 
     ngx_event_t                  maintain_ev;
     ngx_event_t                  reload_ev;

@@ -312,7 +312,8 @@ ngx_http_s3_kms_load_done(ngx_http_s3_kms_run_t *run)
         ngx_log_error(NGX_LOG_INFO, w->log, 0, "s3_kms: key store loaded");
     }
 
-    if (kms_ctx_state(w->kms) == KMS_RING_WRONG_ROOT) {
+    if (kms_ctx_state(w->kms) == KMS_RING_WRONG_ROOT && !w->wrong_root) {
+        w->wrong_root = 1;      /* said once; the load goes on retrying */
         ngx_log_error(NGX_LOG_EMERG, w->log, 0,
                       "s3_kms: the key store in Redis belongs to another "
                       "root key (fingerprint %s here); no key operation "
