@@ -108,7 +108,7 @@ END {
 
 my $r = stack('status');
 is($r->{rc}, 3, 'status before the first start: exit 3');
-like($r->{out}, qr/redis: not running\nnginx: not running/,
+like($r->{out}, qr/redis: not running\nmoto: not running\nnginx: not running/,
      'status says nothing runs');
 
 $r = stack('stop');
@@ -118,8 +118,9 @@ is($r->{rc}, 0, 'stop before anything ran is fine');
 
 $r = stack('start');
 is($r->{rc}, 0, 'first start') or diag $r->{out};
-like($r->{out}, qr/started redis \(pid \d+\), nginx \(pid \d+\)/,
-     'first start names both processes');
+my $out_first = $r->{out};
+like($r->{out}, qr/started redis \(pid \d+\), moto \(pid \d+\), nginx \(pid \d+\)/,
+     'first start names the three processes');
 like($r->{out}, qr{created \Q$run\E/root\.key}, 'first start creates the root key');
 
 my $root = slurp("$run/root.key");
@@ -138,7 +139,8 @@ my ($akid) = $creds =~ /^(AKIA\S+)/m;
 is($env->{AWS_ACCESS_KEY_ID}, $akid, 'env exports the access key id');
 is($env->{AWS_DEFAULT_REGION}, 'us-east-1', 'env exports the region');
 my $ports = ports();
-like($ports->{$_}, qr/^\d+$/, "ports keeps a $_ port") for qw(redis kms);
+like($ports->{$_}, qr/^\d+$/, "ports keeps a $_ port")
+    for qw(redis kms backend s3 s3tls);
 is($env->{KMS_ENDPOINT}, "http://127.0.0.1:$ports->{kms}",
    'env exports KMS_ENDPOINT on the kept port');
 
@@ -182,11 +184,32 @@ $r = aws_kms('decrypt', '--ciphertext-blob', 'fileb://' . $t->dir . '/blob');
 is(decode_base64($r->{json}{Plaintext} // ''), slurp("$TOP/LICENSE"),
    'decrypt gives LICENSE back') or diag $r->{err};
 
+# ---- the S3 lines: through the gateway over TLS, ciphertext at the backend --------------------------
+
+my @s3 = $out_first =~ /^  (aws s3 .*)$/mg;
+is(scalar @s3, 3, 'start prints three S3 lines') or diag $out_first;
+like($env->{S3_ENDPOINT} // '', qr{^https://localhost:\d+$},
+     'env exports an https S3_ENDPOINT');
+ok(-s ($env->{AWS_CA_BUNDLE} // ''), 'env exports the CA as AWS_CA_BUNDLE');
+$r = shell(join '; ', $lines[0], @s3);
+is($r->{rc}, 0, 'the S3 lines work as printed (mb, cp up, cp down)')
+    or diag $r->{err};
+is($r->{out} =~ s/^.*?(BSD 2-Clause)/$1/sr, slurp("$TOP/LICENSE"),
+   'the object comes back through the gateway as it went in');
+$r = shell("$lines[0]; AWS_ACCESS_KEY_ID=\$BACKEND_ACCESS_KEY_ID "
+           . "AWS_SECRET_ACCESS_KEY=\$BACKEND_SECRET_ACCESS_KEY "
+           . "aws s3 cp s3://demo-bucket/LICENSE - --endpoint-url "
+           . "\$BACKEND_ENDPOINT");
+is($r->{rc}, 0, 'the backend is reachable with its own key from env')
+    or diag $r->{err};
+like($r->{out}, qr/^SSEK/, 'the backend holds the object in the SSEK format');
+unlike($r->{out}, qr/BSD 2-Clause/, 'and no plaintext');
+
 # ---- a second start changes nothing -------------------------------------------------------------------
 
 $r = stack('start');
 is($r->{rc}, 0, 'second start while running: exit 0');
-like($r->{out}, qr/already running: redis \(pid $redis_pid\), nginx \(pid $nginx_pid\)/,
+like($r->{out}, qr/already running: redis \(pid $redis_pid\), moto \(pid \d+\), nginx \(pid $nginx_pid\)/,
      'second start says the stack is already running');
 is(pid_of("$run/nginx.pid"), $nginx_pid, 'second start keeps nginx');
 is(pid_of("$run/redis/redis.pid"), $redis_pid, 'second start keeps redis');
@@ -196,8 +219,8 @@ is(slurp("$run/root.key"), $root, 'second start keeps the root key');
 
 $r = stack('stop');
 is($r->{rc}, 0, 'stop');
-like($r->{out}, qr/stopped nginx \(pid $nginx_pid\)\nstopped redis \(pid $redis_pid\)/,
-     'stop stops nginx, then redis, by PID');
+like($r->{out}, qr/stopped nginx \(pid $nginx_pid\)\nstopped moto \(pid \d+\)\nstopped redis \(pid $redis_pid\)/,
+     'stop stops nginx, moto, then redis, by PID');
 ok(!alive($nginx_pid), 'nginx is gone');
 ok(!alive($redis_pid), 'redis is gone');
 ok(!-e "$run/nginx.pid" && !-e "$run/redis/redis.pid", 'pid files removed');
@@ -214,7 +237,7 @@ ok(!grep({ !/"arn":"arn:aws:iam::111122223333:user\/demo"/ } grep { /"CreateKey"
 
 $r = stack('stop');
 is($r->{rc}, 0, 'stop again: exit 0');
-like($r->{out}, qr/nginx: not running\nredis: not running/, 'stop again says so');
+like($r->{out}, qr/nginx: not running\nmoto: not running\nredis: not running/, 'stop again says so');
 
 # ---- restart: every key kept ------------------------------------------------------------------------------------
 
@@ -349,7 +372,7 @@ $r = stack('start');
 is($r->{rc}, 1, 'start with another root key fails');
 like($r->{out}, qr/made under another root key .*\nPut its root key back/,
      'start says the key store belongs to another root key');
-like(stack('status')->{out}, qr/redis: not running\nnginx: not running/,
+like(stack('status')->{out}, qr/redis: not running\nmoto: not running\nnginx: not running/,
      'and leaves nothing running');
 unlink "$run/root.key";
 open $f, '>:raw', "$run/root.key" or die;
