@@ -293,7 +293,7 @@ my $empty_ok = do {
 
     my $script = join '', @blocks;
     $script =~ s{\brun/}{$run/}g;
-    $script =~ s{/tmp/msg}{$t->{dir}/msg}g;
+    $script =~ s{/tmp/}{$t->{dir}/}g;
     # fail fast rather than wait for the CLI's retries
     $script =~ s{aws kms --endpoint-url}{aws kms --cli-read-timeout 10 --endpoint-url};
     $r = $t->run(['bash', '-c', $script],
@@ -304,9 +304,12 @@ my $empty_ok = do {
     is(() = $out =~ /^attack at dawn$/mg, 2,
        'the tour decrypts its message before and after the rotation');
     my @errors = grep { /\S/ } split /\n/, $r->{err};
-    is_deeply([map { /^An error occurred \((\w+)\) when calling/ ? $1 : $_ } @errors],
-              ['InvalidCiphertextException', 'KMSInvalidStateException'],
-              'the tour meets exactly the two refusals it announces');
+    is_deeply([map { /An error occurred \(([\w.]+)\) when calling/ ? $1 : $_ } @errors],
+              ['InvalidCiphertextException', 'KMSInvalidStateException',
+               'KMS.DisabledException'],
+              'the tour meets exactly the three refusals it announces');
+    like($out, qr/^same$/m, 'the tour gets its object back through the gateway');
+    like($out, qr/"ssek-dek"/, 'and sees the wrapped data key at the backend');
     like($out, qr/"KeyRotationEnabled": true/, 'the tour enables rotation');
     like($out, qr/"RotationType": "ON_DEMAND"/, 'the tour rotates on demand');
     like($out, qr/"KeyState": "PendingDeletion"/, 'the tour schedules deletion');
