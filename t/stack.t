@@ -292,8 +292,8 @@ my $empty_ok = do {
     ok(@blocks >= 6, 'the README has a tour in shell blocks');
 
     my $script = join '', @blocks;
-    $script =~ s{\brun/}{$run/}g;
     $script =~ s{/tmp/}{$t->{dir}/}g;
+    $script =~ s{\brun/}{$run/}g;
     # fail fast rather than wait for the CLI's retries
     $script =~ s{aws kms --endpoint-url}{aws kms --cli-read-timeout 10 --endpoint-url};
     $r = $t->run(['bash', '-c', $script],
