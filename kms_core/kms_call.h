@@ -112,6 +112,7 @@ struct kms_call_s {
     kms_ctx_t              *ctx;
     const kms_caller_t     *caller;
     int                     kind;
+    int                     internal;   /* SSE-S3: the internal key only */
     const kms_op_t         *op;
     const char             *event_name;
     kms_json_t             *req;
