@@ -399,7 +399,10 @@ kms_call_refresh(kms_ctx_t *ctx, const char *event, size_t len)
         kms_uuid_text(bin, text);
         k = kms_ring_key(&ctx->ring, text);
 
-        if (k != NULL && rev != 0 && rev <= k->rev) {
+        /* an unavailable key is read again: its record may be restored */
+        if (k != NULL && k->state != KMS_KS_UNAVAILABLE && rev != 0
+            && rev <= k->rev)
+        {
             if (rev < k->rev) {
                 kms_log(ctx, 1, "kms: key %s: event for revision %llu, "
                         "older than revision %llu held: ignored", text, rev,

@@ -320,7 +320,22 @@ ngx_http_s3_kms_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_s3_kms_loc_conf_t  *prev = parent;
     ngx_http_s3_kms_loc_conf_t  *conf = child;
 
+    ngx_http_core_loc_conf_t    *clcf;
+
     ngx_conf_merge_value(conf->api, prev->api, 0);
+
+    /*
+     * The KMS API has its own body limit (s3_kms_api_max_body), answered
+     * with AWS's JSON error; nginx's client_max_body_size would answer a
+     * larger body with an HTML page instead.  During the merge, cf->ctx
+     * holds this location's configurations.
+     */
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler == ngx_http_s3_kms_api_handler) {
+        clcf->client_max_body_size = 0;
+    }
 
     return ngx_http_s3_kms_backend_merge_conf(cf, prev, conf);
 }
