@@ -14,6 +14,7 @@
  *   HGET kms:alias:{ACCOUNT} NAME                  read an alias
  *   EVAL <write script> N kms:root … FP ops…       every change
  *   SET kms:lock:maintain TOKEN NX PX 50000        maintenance
+ *   EVAL <unlock script> 1 kms:lock:maintain TOKEN  maintenance done
  *
  * The write script takes ops of four arguments (op, key index, a, b):
  * checks first ("rev": the key hash's rev field must equal a, "0" when the
@@ -52,6 +53,13 @@ static const char  kms_script_hgetall[] =
     "local r = {}\n"
     "for i, k in ipairs(KEYS) do r[i] = redis.call('HGETALL', k) end\n"
     "return r\n";
+
+/* releases the maintenance lock if it is still ours */
+static const char  kms_script_unlock[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  return redis.call('DEL', KEYS[1])\n"
+    "end\n"
+    "return 0\n";
 
 static const char  kms_script_write[] =
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'ROOT' end\n"
@@ -805,6 +813,10 @@ kms_call_reply(kms_call_t *c, const kms_reply_t *r)
 
     case KMS_WAIT_LOCK:
         c->stage = r->type == KMS_REPLY_STRING ? 1 : 9;
+        return;
+
+    case KMS_WAIT_UNLOCK:
+        c->stage = 9;
         return;
     }
 }
@@ -2243,6 +2255,16 @@ kms_maintain_step(kms_call_t *c)
 
     if (c->stage == 0) {
         kms_uuid_random_text(token);
+
+        /* kept to release the lock at the end (cursor: unused here) */
+        free(c->cursor);
+        c->cursor = strdup(token);
+        if (c->cursor == NULL) {
+            kms_fail(c, KMS_ERR_INTERNAL, "%s",
+                     kms_err_message(KMS_ERR_INTERNAL));
+            return KMS_X_DONE;
+        }
+
         kms_cmd_reset(c);
         if (kms_cmd_str(c, "SET") != 0
             || kms_cmd_str(c, "kms:lock:maintain") != 0
@@ -2318,7 +2340,25 @@ kms_maintain_step(kms_call_t *c)
         }
     }
 
-    return KMS_X_DONE;
+    /*
+     * Done: the lock goes now, not when it expires, so that the next run
+     * (here, on another worker after a restart, on another host) is not
+     * kept out for its whole lifetime.  A run that fails leaves it to
+     * expire.
+     */
+
+    kms_cmd_reset(c);
+    if (kms_cmd_str(c, "EVAL") != 0 || kms_cmd_str(c, kms_script_unlock) != 0
+        || kms_cmd_str(c, "1") != 0
+        || kms_cmd_str(c, "kms:lock:maintain") != 0
+        || kms_cmd_str(c, c->cursor) != 0 || kms_cmd_seal(c) != 0)
+    {
+        goto failed;
+    }
+
+    c->stage = 2;
+    c->waiting = KMS_WAIT_UNLOCK;
+    return KMS_X_FETCH;
 
 failed:
 

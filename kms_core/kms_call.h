@@ -103,7 +103,8 @@ enum {
     KMS_WAIT_WRITE,             /* EVAL write */
     KMS_WAIT_ROOT,              /* EVAL root */
     KMS_WAIT_SCAN,              /* SCAN */
-    KMS_WAIT_LOCK               /* SET NX PX */
+    KMS_WAIT_LOCK,              /* SET NX PX */
+    KMS_WAIT_UNLOCK             /* EVAL unlock */
 };
 
 #define KMS_MAX_WKEYS  3
