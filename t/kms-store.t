@@ -10,11 +10,13 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use MIME::Base64 qw(decode_base64);
+use Digest::SHA;
 use Time::HiRes qw(time sleep);
 use S3KMS::Test;
 
 my $t = S3KMS::Test->new;
 $t->start_redis;
+$t->start_moto;
 $t->start_nginx;
 
 my $d = $t->dir;
@@ -36,6 +38,38 @@ sub ok_kms {
     is($r->{status}, 200, $name // $op) or diag $r->{content};
     return $r->{json} // {};
 }
+
+# An S3 client through the gateway (boto3, one process per step): puts
+# objects, or gets them and prints their SHA-256.
+my $s3py = <<'PY';
+import boto3, botocore, hashlib, json, sys
+s3 = boto3.client('s3', endpoint_url=sys.argv[1],
+                  config=botocore.config.Config(
+                      s3={'addressing_style': 'path'},
+                      read_timeout=int(sys.argv[3]) if len(sys.argv) > 3
+                                   else 20,
+                      retries={'max_attempts': 1}))
+out = {}
+if sys.argv[2] == 'put':
+    s3.create_bucket(Bucket='store-test')
+    for key, sse in (('plain', None), ('aes', 'AES256')):
+        kw = {'ServerSideEncryption': sse} if sse else {}
+        r = s3.put_object(Bucket='store-test', Key=key,
+                          Body=('object ' + key).encode() * 1000, **kw)
+        out[key] = r.get('ServerSideEncryption')
+else:
+    for key in ('plain', 'aes'):
+        try:
+            b = s3.get_object(Bucket='store-test', Key=key)['Body'].read()
+            out[key] = hashlib.sha256(b).hexdigest()
+        except botocore.exceptions.ClientError as e:
+            out[key] = e.response['Error']['Code']
+        except botocore.exceptions.ReadTimeoutError:
+            out[key] = 'timed out'
+print(json.dumps(out))
+PY
+my %objsha = map { ($_ => Digest::SHA::sha256_hex(("object $_") x 1000)) }
+             qw(plain aes);
 
 # ---- a key store worth keeping ------------------------------------------------------
 
@@ -111,12 +145,37 @@ sub blobs_decrypt {
        'DisabledException', "$when: the disabled key is still disabled");
 }
 
+# SSE-S3 objects: the gateway's internal key is made on first use
+my $put = $t->python($s3py, args => [$t->s3_endpoint, 'put']);
+is_deeply($put->{json}, { plain => 'AES256', aes => 'AES256' },
+          'two objects stored with SSE-S3 through the gateway')
+    or diag $put->{err};
+my $ikey = 'kms:key:{00000000-0000-4000-8000-000000000000}';
+is($t->redis_cli('EXISTS', $ikey) =~ s/\s+\z//r, '1',
+   'the internal key is a record in the key store');
+my $iarn = 'arn:aws:kms:us-east-1:000000000000:key/'
+         . '00000000-0000-4000-8000-000000000000';
+is(kms('DescribeKey', { KeyId => $iarn })->{json}{__type},
+   'NotFoundException', 'the KMS API does not know the internal key');
+sleep 0.3;                              # the audit log's flush
+my @gw = grep { ($_->{userIdentity}{invokedBy} // '') eq 's3.amazonaws.com' }
+         $t->audit_records;
+is(scalar @gw, 0, 'SSE-S3 left no audit record');
+
 my $before = snapshot();
 is(scalar @{$before->{keys}}, 3, 'three keys');
 is(scalar @{$before->{aliases}}, 3, 'three aliases');
 like($before->{rotations}{$k{rot}}, qr/:initial \S+:ON_DEMAND$/,
      'the rotated key has two versions');
 blobs_decrypt('before');
+
+sub objects_read {
+    my ($when, $timeout) = @_;
+    my $get = $t->python($s3py, args => [$t->s3_endpoint, 'get',
+                                         $timeout // 20]);
+    is_deeply($get->{json}, \%objsha, "$when: the SSE-S3 objects read back")
+        or diag $get->{err};
+}
 
 # ---- stop and start nginx and Redis ---------------------------------------------------
 
@@ -128,6 +187,7 @@ is_deeply(snapshot(), $before,
           'after restarting Redis and nginx every key, alias, version, tag '
           . 'and state is back');
 blobs_decrypt('after the restart');
+objects_read('after the restart');
 
 # ---- another root key -----------------------------------------------------------------
 
@@ -200,6 +260,12 @@ is_deeply(snapshot(), $before,
           'after the restore every key, alias, version, tag and state is '
           . 'back');
 blobs_decrypt('after the restore');
+TODO: {
+    # FLUSHALL took the gateway's object index (ssek:*, a cache) too; a GET
+    # that misses it hangs in the gateway's probe path (not this module's)
+    local $TODO = 'the gateway\'s GET on an object index miss';
+    objects_read('after the restore (object index lost)', 2);
+}
 
 # ---- maintenance: erase after the window, rotate when due -------------------------------
 
