@@ -50,7 +50,7 @@ my $key = kms('CreateKey', '{"Description":"errors"}')->{json}{KeyMetadata};
 my $id = $key->{KeyId};
 ok($id, 'a key to work with');
 
-# ---- the request body ----------------------------------------------------------
+# ---- the request body --------------------------------------------------------
 
 err_is(kms('ListKeys', '{"Limit":'), 400, 'SerializationException', undef,
        'truncated JSON');
@@ -136,7 +136,7 @@ is(scalar(() = $t->kms_raw('ListKeys', '{}')->{content} =~ /KeyId/g), 1,
         KeyId => $r->{json}{KeyMetadata}{KeyId}, PendingWindowInDays => 7 }));
 }
 
-# ---- the target ----------------------------------------------------------------
+# ---- the target --------------------------------------------------------------
 
 err_is(kms('CreateBogus', '{}'), 400, 'UnknownOperationException', undef,
        'an unknown operation');
@@ -149,7 +149,7 @@ err_is(kms('CreateGrant', '{}'), 400, 'UnsupportedOperationException',
        'an AWS operation this service does not have');
 serving('unknown targets');
 
-# ---- authentication ---------------------------------------------------------------
+# ---- authentication ----------------------------------------------------------
 
 err_is(kms('ListKeys', '{}', unsigned => 1), 400,
        'MissingAuthenticationTokenException', 'Missing Authentication Token',
@@ -252,7 +252,7 @@ ok($codes{$_}, "the audit log records a refused call: $_")
            SerializationException UnknownOperationException
            IncompleteSignatureException UnrecognizedClientException);
 
-# ---- a change made through one worker, seen by the other ------------------------
+# ---- a change made through one worker, seen by the other ---------------------
 
 # keep-alive connections until two of them are on different workers
 my (%conn_of, @pair);
@@ -284,7 +284,7 @@ SKIP: {
     $t->kms_call($w1, 'EnableKey', qq({"KeyId":"$id"}));
 }
 
-# ---- Redis stopped, then started again ----------------------------------------------
+# ---- Redis stopped, then started again ---------------------------------------
 
 $t->allow_log(qr/redis/);
 $t->stop_redis;
@@ -312,7 +312,7 @@ is($k2->{status}, 200, 'CreateKey works again');
 is(kms('DescribeKey', qq({"KeyId":"$id"}))->{json}{KeyMetadata}{KeyId}, $id,
    'the key made before is still there');
 
-# ---- key records edited in Redis ------------------------------------------------------
+# ---- key records edited in Redis ---------------------------------------------
 
 $t->allow_log(qr/failed authentication/);
 
@@ -375,7 +375,7 @@ my @keys = map { $_->{KeyId} } @{kms('ListKeys', '{}')->{json}{Keys} || []};
 ok(!grep({ $_ eq $id } @keys), 'and ListKeys leaves it out');
 $t->redis_cli('HSET', rkey($id), 'mac', $mac);
 
-# ---- the quota, shared by both workers ------------------------------------------------
+# ---- the quota, shared by both workers ---------------------------------------
 
 my $rate = 30;
 $t->stop_nginx;

@@ -128,7 +128,7 @@ round_trip_ok('boto3', $py);
 is($py->{json}{describe_date_type}, 'datetime',
    'boto3: CreationDate parses as a date (epoch seconds)');
 
-# ---- the AWS SDK for JavaScript v3 ----------------------------------------------
+# ---- the AWS SDK for JavaScript v3 -------------------------------------------
 
 my $js = $t->node("$S3KMS::Test::TOP/t/js/kms-roundtrip.mjs",
                   args => [$endpoint]);

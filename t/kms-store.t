@@ -71,7 +71,7 @@ PY
 my %objsha = map { ($_ => Digest::SHA::sha256_hex(("object $_") x 1000)) }
              qw(plain aes);
 
-# ---- a key store worth keeping ------------------------------------------------------
+# ---- a key store worth keeping -----------------------------------------------
 
 my %k;
 $k{rot} = ok_kms('CreateKey', { Description => 'rotated',
@@ -177,7 +177,7 @@ sub objects_read {
         or diag $get->{err};
 }
 
-# ---- stop and start nginx and Redis ---------------------------------------------------
+# ---- stop and start nginx and Redis ------------------------------------------
 
 $t->stop_nginx;
 $t->stop_redis;
@@ -189,7 +189,7 @@ is_deeply(snapshot(), $before,
 blobs_decrypt('after the restart');
 objects_read('after the restart');
 
-# ---- another root key -----------------------------------------------------------------
+# ---- another root key --------------------------------------------------------
 
 my $fp = $t->redis_cli('GET', 'kms:root') =~ s/\s+\z//r;
 my $nkeys = () = grep { /^kms:key:/ } split /\n/,
@@ -231,7 +231,7 @@ $t->nginx_conf;
 $t->start_nginx(keep_conf => 1);
 is_deeply(snapshot(), $before, 'with the right root key again: all is back');
 
-# ---- backup, FLUSHALL, restore --------------------------------------------------------
+# ---- backup, FLUSHALL, restore -----------------------------------------------
 
 my $redis = '127.0.0.1:' . $t->redis_port;
 my $file = "$d/keystore.backup";
@@ -267,7 +267,7 @@ TODO: {
     objects_read('after the restore (object index lost)', 2);
 }
 
-# ---- maintenance: erase after the window, rotate when due -------------------------------
+# ---- maintenance: erase after the window, rotate when due --------------------
 
 # a hundred days on: the deletion window (7 days) and the rotation period
 # (90 days) have both passed
@@ -318,7 +318,7 @@ my %ev = map { ("$_->{eventName} $_->{serviceEventDetails}{keyId}" => 1) }
 ok($ev{"DeleteKey $k{del}"}, 'the audit log has the DeleteKey event');
 ok($ev{"RotateKey $k{rot}"}, 'and the RotateKey event');
 
-# ---- the configuration: secret files, bad values -----------------------------------------
+# ---- the configuration: secret files, bad values -----------------------------
 
 $t->stop_nginx;
 $t->nginx_conf;

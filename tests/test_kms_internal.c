@@ -527,7 +527,7 @@ tampered_record_is_unavailable_not_enabled(void **state)
 }
 
 
-/* ---- what the API sees ---------------------------------------------------- */
+/* ---- what the API sees ------------------------------------------------ */
 
 static void
 api_never_lists_it(void **state)
