@@ -89,8 +89,9 @@ int kms_root_key_load(const char *path, unsigned char key[KMS_ROOT_KEY_LEN],
 /*
  * Credentials file, one per line: ACCESS_KEY_ID SECRET ACCOUNT_ID
  * PRINCIPAL_ARN; '#' comments and blank lines allowed.  Refused if group-
- * or world-readable, if an account id is not 12 digits, if an ARN is not
- * arn:aws:iam::ACCOUNT:..., or if an access key id repeats.
+ * or world-readable, if an account id is not 12 digits or is
+ * KMS_INTERNAL_ACCOUNT, if an ARN is not arn:aws:iam::ACCOUNT:..., or if an
+ * access key id repeats.
  */
 typedef struct kms_creds_s  kms_creds_t;
 
@@ -189,6 +190,30 @@ kms_call_t *kms_call_generate_data_key(kms_ctx_t *ctx,
     size_t nbytes);
 kms_call_t *kms_call_decrypt_blob(kms_ctx_t *ctx, const kms_caller_t *caller,
     const unsigned char *blob, size_t len, const char *context);
+
+/*
+ * SSE-S3's calls: the same, under the gateway's internal key instead of a
+ * key of the caller's.  One internal key per key store, a real key record
+ * (wrapped material, MAC'd, versions kept, rotated yearly by maintenance)
+ * created on first use, atomically across workers and hosts.  It belongs
+ * to no customer account (KMS_INTERNAL_ACCOUNT, which the credentials file
+ * may not use): the KMS API never shows it (ListKeys, ListAliases) nor
+ * lets anyone use it (DescribeKey, Decrypt, ... by its ARN: NotFound; its
+ * blobs: InvalidCiphertextException, as a key that does not exist).  No
+ * key policy is asked and no audit record is written, as SSE-S3 never
+ * touches KMS.  kms_call_decrypt_blob_internal() opens blobs of the
+ * internal key only; kms_call_decrypt_blob() never opens them.
+ * kms_call_key_arn() gives the internal key's ARN,
+ * arn:PARTITION:kms:REGION:000000000000:key/KMS_INTERNAL_KEY_ID.
+ */
+#define KMS_INTERNAL_ACCOUNT  "000000000000"
+#define KMS_INTERNAL_KEY_ID   "00000000-0000-4000-8000-000000000000"
+
+kms_call_t *kms_call_generate_data_key_internal(kms_ctx_t *ctx,
+    const kms_caller_t *caller, const char *context, size_t nbytes);
+kms_call_t *kms_call_decrypt_blob_internal(kms_ctx_t *ctx,
+    const kms_caller_t *caller, const unsigned char *blob, size_t len,
+    const char *context);
 
 /*
  * Internal work, no caller: the first full load of the ring (checks or

@@ -341,6 +341,18 @@ kms_uuid_random(unsigned char id[KMS_ID_LEN])
 }
 
 
+int
+kms_id_internal(const unsigned char id[KMS_ID_LEN])
+{
+    static const unsigned char  internal[KMS_ID_LEN] = {
+        0, 0, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 0
+    };
+
+    /* KMS_INTERNAL_KEY_ID, 00000000-0000-4000-8000-000000000000 */
+    return memcmp(id, internal, KMS_ID_LEN) == 0;
+}
+
+
 void
 kms_uuid_random_text(char out[KMS_ID_TEXT_LEN + 1])
 {

@@ -14,6 +14,7 @@
  *   HGET kms:alias:{ACCOUNT} NAME                  read an alias
  *   EVAL <write script> N kms:root … FP ops…       every change
  *   SET kms:lock:maintain TOKEN NX PX 50000        maintenance
+ *   EVAL <unlock script> 1 kms:lock:maintain TOKEN  maintenance done
  *
  * The write script takes ops of four arguments (op, key index, a, b):
  * checks first ("rev": the key hash's rev field must equal a, "0" when the
@@ -53,6 +54,13 @@ static const char  kms_script_hgetall[] =
     "for i, k in ipairs(KEYS) do r[i] = redis.call('HGETALL', k) end\n"
     "return r\n";
 
+/* releases the maintenance lock if it is still ours */
+static const char  kms_script_unlock[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  return redis.call('DEL', KEYS[1])\n"
+    "end\n"
+    "return 0\n";
+
 static const char  kms_script_write[] =
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'ROOT' end\n"
     "for i = 2, #ARGV, 4 do\n"
@@ -82,6 +90,14 @@ static const char  kms_script_write[] =
 
 static kms_call_t *kms_call_alloc(kms_ctx_t *ctx, const kms_caller_t *caller,
     int kind);
+static kms_call_t *kms_gw_gdk(kms_ctx_t *ctx, const kms_caller_t *caller,
+    const char *key_ref, const char *context, size_t nbytes, int internal);
+static kms_call_t *kms_gw_decrypt(kms_ctx_t *ctx, const kms_caller_t *caller,
+    const unsigned char *blob, size_t len, const char *context,
+    int internal);
+static int kms_resolve_internal(kms_call_t *c, const char *id,
+    kms_key_t **out);
+static kms_key_t *kms_new_internal_key(kms_call_t *c);
 static kms_x_t kms_step(kms_call_t *c);
 static kms_x_t kms_api_step(kms_call_t *c);
 static kms_x_t kms_load_step(kms_call_t *c);
@@ -222,9 +238,9 @@ kms_gw_request(kms_call_t *c, kms_buf_t *req, const char *context)
 }
 
 
-kms_call_t *
-kms_call_generate_data_key(kms_ctx_t *ctx, const kms_caller_t *caller,
-    const char *key_ref, const char *context, size_t nbytes)
+static kms_call_t *
+kms_gw_gdk(kms_ctx_t *ctx, const kms_caller_t *caller, const char *key_ref,
+    const char *context, size_t nbytes, int internal)
 {
     kms_call_t  *c;
     kms_buf_t    req;
@@ -234,12 +250,13 @@ kms_call_generate_data_key(kms_ctx_t *ctx, const kms_caller_t *caller,
         return NULL;
     }
 
+    c->internal = internal;
     c->event_name = "GenerateDataKey";
     c->op = kms_op_find(c->event_name);
 
     kms_buf_init(&req);
     kms_buf_str(&req, "{\"KeyId\":");
-    kms_buf_jstr(&req, key_ref ? key_ref : "alias/aws/s3");
+    kms_buf_jstr(&req, key_ref);
     kms_buf_fmt(&req, ",\"NumberOfBytes\":%zu", nbytes);
 
     if (kms_gw_request(c, &req, context) == 0) {
@@ -250,9 +267,9 @@ kms_call_generate_data_key(kms_ctx_t *ctx, const kms_caller_t *caller,
 }
 
 
-kms_call_t *
-kms_call_decrypt_blob(kms_ctx_t *ctx, const kms_caller_t *caller,
-    const unsigned char *blob, size_t len, const char *context)
+static kms_call_t *
+kms_gw_decrypt(kms_ctx_t *ctx, const kms_caller_t *caller,
+    const unsigned char *blob, size_t len, const char *context, int internal)
 {
     kms_call_t  *c;
     kms_buf_t    req;
@@ -262,6 +279,7 @@ kms_call_decrypt_blob(kms_ctx_t *ctx, const kms_caller_t *caller,
         return NULL;
     }
 
+    c->internal = internal;
     c->event_name = "Decrypt";
     c->op = kms_op_find(c->event_name);
 
@@ -275,6 +293,49 @@ kms_call_decrypt_blob(kms_ctx_t *ctx, const kms_caller_t *caller,
     }
 
     return c;
+}
+
+
+kms_call_t *
+kms_call_generate_data_key(kms_ctx_t *ctx, const kms_caller_t *caller,
+    const char *key_ref, const char *context, size_t nbytes)
+{
+    return kms_gw_gdk(ctx, caller, key_ref ? key_ref : "alias/aws/s3",
+                      context, nbytes, 0);
+}
+
+
+kms_call_t *
+kms_call_decrypt_blob(kms_ctx_t *ctx, const kms_caller_t *caller,
+    const unsigned char *blob, size_t len, const char *context)
+{
+    return kms_gw_decrypt(ctx, caller, blob, len, context, 0);
+}
+
+
+/*
+ * SSE-S3: the same calls on the internal key, named by its ARN; only the
+ * internal flag lets them reach it (kms_resolve_id, kms_open_blob).
+ */
+
+kms_call_t *
+kms_call_generate_data_key_internal(kms_ctx_t *ctx,
+    const kms_caller_t *caller, const char *context, size_t nbytes)
+{
+    char  arn[256];
+
+    snprintf(arn, sizeof(arn), "arn:%s:kms:%s:%s:key/%s", ctx->partition,
+             ctx->region, KMS_INTERNAL_ACCOUNT, KMS_INTERNAL_KEY_ID);
+
+    return kms_gw_gdk(ctx, caller, arn, context, nbytes, 1);
+}
+
+
+kms_call_t *
+kms_call_decrypt_blob_internal(kms_ctx_t *ctx, const kms_caller_t *caller,
+    const unsigned char *blob, size_t len, const char *context)
+{
+    return kms_gw_decrypt(ctx, caller, blob, len, context, 1);
 }
 
 
@@ -346,7 +407,10 @@ kms_call_refresh(kms_ctx_t *ctx, const char *event, size_t len)
         kms_uuid_text(bin, text);
         k = kms_ring_key(&ctx->ring, text);
 
-        if (k != NULL && rev != 0 && rev <= k->rev) {
+        /* an unavailable key is read again: its record may be restored */
+        if (k != NULL && k->state != KMS_KS_UNAVAILABLE && rev != 0
+            && rev <= k->rev)
+        {
             if (rev < k->rev) {
                 kms_log(ctx, 1, "kms: key %s: event for revision %llu, "
                         "older than revision %llu held: ignored", text, rev,
@@ -749,6 +813,10 @@ kms_call_reply(kms_call_t *c, const kms_reply_t *r)
 
     case KMS_WAIT_LOCK:
         c->stage = r->type == KMS_REPLY_STRING ? 1 : 9;
+        return;
+
+    case KMS_WAIT_UNLOCK:
+        c->stage = 9;
         return;
     }
 }
@@ -1214,6 +1282,7 @@ kms_install(kms_call_t *c, const char *id, const kms_reply_t *r)
         }
         kms_uuid_text(stub->id, stub->id_text);
         stub->state = KMS_KS_UNAVAILABLE;
+        stub->internal = kms_id_internal(stub->id);
         stub->rev = old ? old->rev : 0;
         stub->gen = c->ctx->gen;
         if (kms_ring_put(&c->ctx->ring, stub) != 0) {
@@ -1395,6 +1464,22 @@ kms_resolve_id(kms_call_t *c, const char *id, const char *account, int flags,
     kms_key_t  *k;
     char        memo[KMS_ID_TEXT_LEN + 3];
 
+    /*
+     * The internal key exists for the internal calls only, and they use
+     * nothing else: to everyone else it is a key that does not exist.
+     */
+
+    if (strcmp(id, KMS_INTERNAL_KEY_ID) == 0) {
+        if (c->internal && strcmp(account, KMS_INTERNAL_ACCOUNT) == 0) {
+            return kms_resolve_internal(c, id, out);
+        }
+        goto not_found;
+    }
+
+    if (c->internal) {
+        goto not_found;
+    }
+
     k = kms_ring_key(&c->ctx->ring, id);
 
     if (k == NULL || kms_stale(c, id)) {
@@ -1436,6 +1521,64 @@ not_found:
 }
 
 
+/*
+ * The internal key: read from Redis when the ring does not have it (another
+ * worker or host may have created it), else created here.  Its id is
+ * fixed, so the write's revision check (the hash must not exist) lets one
+ * creator win; a loser reads the winner's key and uses it.
+ */
+
+static int
+kms_resolve_internal(kms_call_t *c, const char *id, kms_key_t **out)
+{
+    kms_key_t  *k, *nk;
+    char        memo[KMS_ID_TEXT_LEN + 3];
+
+    k = kms_ring_key(&c->ctx->ring, id);
+
+    if (k == NULL || kms_stale(c, id)) {
+        snprintf(memo, sizeof(memo), "k:%s", id);
+        if (!kms_fetched(c, memo)) {
+            memcpy(c->fetch_id, id, KMS_ID_TEXT_LEN + 1);
+            return KMS_R_FETCH;
+        }
+    }
+
+    if (k == NULL) {
+        if (c->kind != KMS_KIND_GW_GDK) {
+            kms_fail(c, KMS_ERR_NOT_FOUND, "Key 'arn:%s:kms:%s:%s:key/%s' "
+                     "does not exist", c->ctx->partition, c->ctx->region,
+                     KMS_INTERNAL_ACCOUNT, id);
+            return KMS_R_ERR;
+        }
+
+        nk = kms_new_internal_key(c);
+        if (nk == NULL) {
+            return KMS_R_ERR;
+        }
+
+        if (kms_w_key(c, nk, 0, 0) != 0) {
+            kms_fail(c, KMS_ERR_INTERNAL, "%s",
+                     kms_err_message(KMS_ERR_INTERNAL));
+            return KMS_R_ERR;
+        }
+
+        c->pre_write = 1;
+        return KMS_R_WRITE;
+    }
+
+    if (k->state == KMS_KS_UNAVAILABLE) {
+        kms_fail(c, KMS_ERR_INVALID_STATE, "arn:%s:kms:%s:%s:key/%s is "
+                 "unavailable.", c->ctx->partition, c->ctx->region,
+                 KMS_INTERNAL_ACCOUNT, id);
+        return KMS_R_ERR;
+    }
+
+    *out = k;
+    return KMS_R_OK;
+}
+
+
 static int
 kms_resolve_alias(kms_call_t *c, const char *name, const char *account,
     int flags, kms_key_t **out)
@@ -1445,7 +1588,7 @@ kms_resolve_alias(kms_call_t *c, const char *name, const char *account,
     size_t      n;
     int         fetched;
 
-    if (strcmp(account, kms_account(c)) != 0) {
+    if (c->internal || strcmp(account, kms_account(c)) != 0) {
         goto not_found;
     }
 
@@ -1612,6 +1755,12 @@ kms_fetch_blob_key(kms_call_t *c, const unsigned char id[16],
     kms_key_t  *k;
 
     *need_fetch = 0;
+
+    /* a blob of the internal key opens for the internal calls only */
+    if (kms_id_internal(id) != c->internal) {
+        return NULL;
+    }
+
     kms_uuid_text(id, text);
 
     k = kms_ring_key(&c->ctx->ring, text);
@@ -1636,6 +1785,11 @@ kms_authorize(kms_call_t *c, const kms_key_t *k, const char *action,
     kms_policy_request_t   req;
     kms_policy_decision_t  d;
     const char            *who;
+
+    /* SSE-S3 asks no key policy (its key is nobody's) */
+    if (c->internal && k->internal) {
+        return 0;
+    }
 
     memset(&req, 0, sizeof(req));
     req.action = action;
@@ -1702,7 +1856,7 @@ kms_new_key(kms_call_t *c, const char *account, int aws_managed,
     int64_t     now = c->caller ? c->caller->now_ms : c->now_ms;
 
     k = kms_key_new();
-    if (k == NULL || kms_uuid_random(k->id) != 0) {
+    if (k == NULL || kms_uuid_random(k->id) != 0 || kms_id_internal(k->id)) {
         goto failed;
     }
 
@@ -1748,6 +1902,64 @@ kms_new_key(kms_call_t *c, const char *account, int aws_managed,
 failed:
 
     free(pol);
+    kms_key_free(k);
+    kms_fail(c, KMS_ERR_INTERNAL, "%s", kms_err_message(KMS_ERR_INTERNAL));
+    return NULL;
+}
+
+
+/*
+ * The internal key: an AWS-owned key of no account, rotated every year,
+ * with a policy that allows nothing (no API call reaches it anyway).
+ */
+
+static const char  kms_internal_policy[] =
+    "{\"Version\":\"2012-10-17\",\"Id\":\"ssek-internal\","
+    "\"Statement\":[{\"Sid\":\"The gateway's internal key: SSE-S3 only\","
+    "\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"*\"},"
+    "\"Action\":\"kms:*\",\"Resource\":\"*\"}]}";
+
+
+static kms_key_t *
+kms_new_internal_key(kms_call_t *c)
+{
+    kms_key_t  *k;
+    int64_t     now = c->caller ? c->caller->now_ms : c->now_ms;
+
+    k = kms_key_new();
+    if (k == NULL
+        || kms_uuid_parse(KMS_INTERNAL_KEY_ID, KMS_ID_TEXT_LEN, k->id) != 0)
+    {
+        goto failed;
+    }
+
+    kms_uuid_text(k->id, k->id_text);
+    snprintf(k->account, sizeof(k->account), "%s", KMS_INTERNAL_ACCOUNT);
+    k->created_ms = now;
+    k->state = KMS_KS_ENABLED;
+    k->aws_managed = 1;
+    k->internal = 1;
+    k->rot_enabled = 1;
+    k->rot_period = 365;
+    k->next_rot_ms = now + 365 * KMS_DAY_MS;
+    k->description = strdup("The S3 gateway's internal key (SSE-S3)");
+
+    if (k->description == NULL
+        || kms_key_set_arn(k, c->ctx->partition, c->ctx->region) != 0
+        || kms_key_add_version(k, c->ctx->root, now, KMS_ROT_INITIAL) != 0
+        || kms_key_set_policy(k, kms_internal_policy,
+                              sizeof(kms_internal_policy) - 1)
+           != 0)
+    {
+        goto failed;
+    }
+
+    kms_log(c->ctx, 2, "kms: creating the S3 gateway's internal key %s",
+            k->arn);
+    return k;
+
+failed:
+
     kms_key_free(k);
     kms_fail(c, KMS_ERR_INTERNAL, "%s", kms_err_message(KMS_ERR_INTERNAL));
     return NULL;
@@ -2043,6 +2255,16 @@ kms_maintain_step(kms_call_t *c)
 
     if (c->stage == 0) {
         kms_uuid_random_text(token);
+
+        /* kept to release the lock at the end (cursor: unused here) */
+        free(c->cursor);
+        c->cursor = strdup(token);
+        if (c->cursor == NULL) {
+            kms_fail(c, KMS_ERR_INTERNAL, "%s",
+                     kms_err_message(KMS_ERR_INTERNAL));
+            return KMS_X_DONE;
+        }
+
         kms_cmd_reset(c);
         if (kms_cmd_str(c, "SET") != 0
             || kms_cmd_str(c, "kms:lock:maintain") != 0
@@ -2079,7 +2301,9 @@ kms_maintain_step(kms_call_t *c)
                 if (kms_w_erase(c, k) != 0) {
                     goto failed;
                 }
-                kms_maint_audit(c, "DeleteKey", k);
+                if (!k->internal) {
+                    kms_maint_audit(c, "DeleteKey", k);
+                }
 
             } else {
                 nk = kms_key_clone(k);
@@ -2098,7 +2322,14 @@ kms_maintain_step(kms_call_t *c)
                 if (kms_w_key(c, nk, k->rev, k->nver) != 0) {
                     goto failed;
                 }
-                kms_maint_audit(c, "RotateKey", nk);
+
+                if (nk->internal) {
+                    /* nobody's trail: the error log says it */
+                    kms_log(c->ctx, 2, "kms: rotating the S3 gateway's "
+                            "internal key to version %u", nk->nver);
+                } else {
+                    kms_maint_audit(c, "RotateKey", nk);
+                }
             }
 
             if (kms_cmd_write(c) != 0) {
@@ -2109,7 +2340,25 @@ kms_maintain_step(kms_call_t *c)
         }
     }
 
-    return KMS_X_DONE;
+    /*
+     * Done: the lock goes now, not when it expires, so that the next run
+     * (here, on another worker after a restart, on another host) is not
+     * kept out for its whole lifetime.  A run that fails leaves it to
+     * expire.
+     */
+
+    kms_cmd_reset(c);
+    if (kms_cmd_str(c, "EVAL") != 0 || kms_cmd_str(c, kms_script_unlock) != 0
+        || kms_cmd_str(c, "1") != 0
+        || kms_cmd_str(c, "kms:lock:maintain") != 0
+        || kms_cmd_str(c, c->cursor) != 0 || kms_cmd_seal(c) != 0)
+    {
+        goto failed;
+    }
+
+    c->stage = 2;
+    c->waiting = KMS_WAIT_UNLOCK;
+    return KMS_X_FETCH;
 
 failed:
 
@@ -2177,7 +2426,10 @@ kms_finish(kms_call_t *c)
         c->status = 200;
     }
 
-    kms_audit(c);
+    /* SSE-S3 leaves no record in a customer's trail */
+    if (!c->internal) {
+        kms_audit(c);
+    }
 
 done:
 

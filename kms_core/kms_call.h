@@ -103,7 +103,8 @@ enum {
     KMS_WAIT_WRITE,             /* EVAL write */
     KMS_WAIT_ROOT,              /* EVAL root */
     KMS_WAIT_SCAN,              /* SCAN */
-    KMS_WAIT_LOCK               /* SET NX PX */
+    KMS_WAIT_LOCK,              /* SET NX PX */
+    KMS_WAIT_UNLOCK             /* EVAL unlock */
 };
 
 #define KMS_MAX_WKEYS  3
@@ -112,6 +113,7 @@ struct kms_call_s {
     kms_ctx_t              *ctx;
     const kms_caller_t     *caller;
     int                     kind;
+    int                     internal;   /* SSE-S3: the internal key only */
     const kms_op_t         *op;
     const char             *event_name;
     kms_json_t             *req;

@@ -182,6 +182,12 @@ kms_creds_load(const char *path, char *err, size_t errlen)
             goto failed;
         }
 
+        if (strcmp(tok[2], KMS_INTERNAL_ACCOUNT) == 0) {
+            snprintf(err, errlen, "%s, %s: account id %s is reserved for "
+                     "the gateway's internal key", path, prefix, tok[2]);
+            goto failed;
+        }
+
         if (strncmp(tok[3], "arn:aws:iam::", 13) != 0
             || strncmp(tok[3] + 13, tok[2], 12) != 0 || tok[3][25] != ':')
         {

@@ -73,6 +73,8 @@ void *kms_smalloc(size_t n);
 int kms_uuid_parse(const char *s, size_t len, unsigned char id[KMS_ID_LEN]);
 void kms_uuid_text(const unsigned char id[KMS_ID_LEN], char *out);
 int kms_uuid_random(unsigned char id[KMS_ID_LEN]);
+/* the id of the gateway's internal key (KMS_INTERNAL_KEY_ID)? */
+int kms_id_internal(const unsigned char id[KMS_ID_LEN]);
 void kms_uuid_random_text(char out[KMS_ID_TEXT_LEN + 1]);
 
 
@@ -181,6 +183,7 @@ struct kms_key_s {
     uint64_t         rev;
     int              state;              /* KMS_KS_* */
     int              aws_managed;
+    int              internal;           /* the gateway's internal key */
     char            *description;
     int64_t          created_ms;
     int64_t          deletion_ms;        /* pending deletion: erase date */

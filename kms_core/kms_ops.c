@@ -1012,7 +1012,7 @@ kms_exec_list_keys(kms_call_t *c)
 
     for (i = 0; i < c->ctx->ring.nkeys_buckets; i++) {
         for (k = c->ctx->ring.keys[i]; k; k = k->next) {
-            if (k->state != KMS_KS_UNAVAILABLE
+            if (k->state != KMS_KS_UNAVAILABLE && !k->internal
                 && strcmp(k->account, acct) == 0)
             {
                 all[n++] = k;
@@ -1475,7 +1475,7 @@ kms_exec_list_aliases(kms_call_t *c)
 
     for (i = 0; i < c->ctx->ring.nkeys_buckets; i++) {
         for (k = c->ctx->ring.keys[i]; k; k = k->next) {
-            if (k->state == KMS_KS_UNAVAILABLE
+            if (k->state == KMS_KS_UNAVAILABLE || k->internal
                 || strcmp(k->account, acct) != 0
                 || (only != NULL && k != only))
             {

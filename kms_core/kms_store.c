@@ -862,6 +862,14 @@ kms_record_decode(const kms_reply_t *r, const char *id_text,
         goto failed;
     }
 
+    /* the internal key is known by its id, and lives in no account */
+    k->internal = kms_id_internal(k->id);
+
+    if (k->internal != (strcmp(k->account, KMS_INTERNAL_ACCOUNT) == 0)) {
+        snprintf(err, errlen, "key %s: bad metadata", id_text);
+        goto failed;
+    }
+
     k->wrapped = malloc((size_t) n * KMS_WRAPPED_LEN);
     k->material = kms_smalloc((size_t) n * KMS_MATERIAL_LEN);
     if (k->wrapped == NULL || k->material == NULL) {

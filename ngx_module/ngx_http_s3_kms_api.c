@@ -155,6 +155,11 @@ ngx_http_s3_kms_api_start(ngx_http_request_t *r,
     if (!(r->method & NGX_HTTP_POST)) {
         err = KMS_ERR_UNKNOWN_OPERATION;
 
+    } else if (ctx->mem.too_big) {
+        /* the body was dropped unread: its signature cannot be checked */
+        err = KMS_ERR_VALIDATION;
+        ngx_str_set(&msg, "Request body is larger than the service accepts");
+
     } else {
         err = ngx_http_s3_kms_api_auth(r, ctx->mem.body, ctx->mem.len, &cred,
                                        &msg);
@@ -164,11 +169,6 @@ ngx_http_s3_kms_api_start(ngx_http_request_t *r,
         ctx->caller.access_key_id = cred->access_key_id;
         ctx->caller.account = cred->account;
         ctx->caller.arn = cred->arn;
-    }
-
-    if (err == KMS_OK && ctx->mem.too_big) {
-        err = KMS_ERR_VALIDATION;
-        ngx_str_set(&msg, "Request body is larger than the service accepts");
     }
 
     if (err == KMS_OK && ngx_http_s3_kms_api_is_crypto(&ctx->operation)

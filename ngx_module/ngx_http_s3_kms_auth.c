@@ -11,6 +11,8 @@
 
 
 static uint32_t ngx_http_s3_kms_fnv(const u_char *p, size_t len);
+static ngx_int_t ngx_http_s3_kms_incomplete(ngx_http_request_t *r,
+    s3_sigv4_reason_t reason, ngx_str_t *msg);
 
 
 void
@@ -219,6 +221,12 @@ ngx_http_s3_kms_api_auth(ngx_http_request_t *r, const u_char *body,
         return KMS_ERR_INTERNAL;
     }
 
+    /* a component that is not key=value, which the parser lets pass */
+
+    if (ngx_http_s3_kms_incomplete(r, S3_SIGV4_OK, msg) == NGX_OK) {
+        return KMS_ERR_INCOMPLETE_SIGNATURE;
+    }
+
     rc = s3_sigv4_parse(&req, a);
 
     if (rc != S3_OK) {
@@ -327,8 +335,178 @@ failed:
         return KMS_ERR_INTERNAL;
 
     default:
-        msg->data = (u_char *) s3_sigv4_reason_text(reason);
-        msg->len = ngx_strlen(msg->data);
+        (void) ngx_http_s3_kms_incomplete(r, reason, msg);
         return KMS_ERR_INCOMPLETE_SIGNATURE;
     }
+}
+
+
+/*
+ * IncompleteSignatureException's message as AWS's front end writes it:
+ *
+ *   'x' not a valid key=value pair (missing equal-sign) in Authorization
+ *   header: 'AUTHORIZATION'.
+ *
+ *   Authorization header requires 'Credential' parameter. Authorization
+ *   header requires 'Signature' parameter. Authorization header requires
+ *   'SignedHeaders' parameter. Authorization header requires existence of
+ *   either a 'X-Amz-Date' or a 'Date' header. Authorization=AUTHORIZATION
+ *
+ *   Credential must have exactly 5 slash-delimited elements, e.g.
+ *   keyid/date/region/service/term, got 'CREDENTIAL'
+ *
+ * With reason S3_SIGV4_OK only the first case is looked for.  Returns
+ * NGX_OK when msg was set, else NGX_DECLINED.
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_incomplete(ngx_http_request_t *r, s3_sigv4_reason_t reason,
+    ngx_str_t *msg)
+{
+    size_t            len;
+    u_char           *p, *last, *start, *end, *tok, *eq;
+    ngx_str_t         v;
+    ngx_uint_t        cred, sig, signed_headers, date, sigv4;
+    ngx_table_elt_t  *h;
+
+    h = ngx_http_s3_kms_find_header(r, "authorization");
+
+    if (h == NULL) {
+        goto fallback;
+    }
+
+    v = h->value;
+    len = 512 + 2 * v.len;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        goto fallback;
+    }
+
+    /* kms_call_fail() takes a C string: room for the NUL */
+    msg->data = p;
+    last = p + len - 1;
+
+    start = v.data;
+    end = v.data + v.len;
+
+    /* the scheme */
+    while (start < end && *start != ' ') {
+        start++;
+    }
+
+    sigv4 = (size_t) (start - v.data) == sizeof(S3_SIGV4_ALGORITHM) - 1
+            && ngx_strncmp(v.data, S3_SIGV4_ALGORITHM,
+                           sizeof(S3_SIGV4_ALGORITHM) - 1) == 0;
+
+    cred = 0;
+    sig = 0;
+    signed_headers = 0;
+
+    while (sigv4 && start < end) {
+        while (start < end && (*start == ' ' || *start == ',')) {
+            start++;
+        }
+
+        tok = start;
+        while (start < end && *start != ' ' && *start != ',') {
+            start++;
+        }
+
+        if (tok == start) {
+            break;
+        }
+
+        eq = ngx_strlchr(tok, start, '=');
+
+        if (eq == NULL) {
+            msg->len = ngx_slprintf(p, last, "'%*s' not a valid key=value "
+                                    "pair (missing equal-sign) in "
+                                    "Authorization header: '%V'.",
+                                    (size_t) (start - tok), tok, &v)
+                       - p;
+            msg->data[msg->len] = '\0';
+            return NGX_OK;
+        }
+
+        if (reason == S3_SIGV4_OK) {
+            continue;
+        }
+
+#define ngx_http_s3_kms_is(name)                                            \
+        ((size_t) (eq - tok) == sizeof(name) - 1                            \
+         && ngx_strncmp(tok, name, sizeof(name) - 1) == 0)
+
+        if (ngx_http_s3_kms_is("Credential")) {
+            cred = 1;
+
+            if (reason == S3_SIGV4_BAD_CREDENTIAL) {
+                msg->len = ngx_slprintf(p, last, "Credential must have "
+                                        "exactly 5 slash-delimited "
+                                        "elements, e.g. keyid/date/region/"
+                                        "service/term, got '%*s'",
+                                        (size_t) (start - eq - 1), eq + 1)
+                           - p;
+                msg->data[msg->len] = '\0';
+                return NGX_OK;
+            }
+
+        } else if (ngx_http_s3_kms_is("Signature")) {
+            sig = 1;
+
+        } else if (ngx_http_s3_kms_is("SignedHeaders")) {
+            signed_headers = 1;
+        }
+
+#undef ngx_http_s3_kms_is
+    }
+
+    if (reason == S3_SIGV4_OK) {
+        ngx_str_null(msg);
+        return NGX_DECLINED;
+    }
+
+    date = ngx_http_s3_kms_find_header(r, "x-amz-date") != NULL
+           || ngx_http_s3_kms_find_header(r, "date") != NULL;
+
+    if (cred && sig && signed_headers && date) {
+        goto fallback;
+    }
+
+    if (!cred) {
+        p = ngx_slprintf(p, last, "Authorization header requires "
+                         "'Credential' parameter. ");
+    }
+
+    if (!sig) {
+        p = ngx_slprintf(p, last, "Authorization header requires "
+                         "'Signature' parameter. ");
+    }
+
+    if (!signed_headers) {
+        p = ngx_slprintf(p, last, "Authorization header requires "
+                         "'SignedHeaders' parameter. ");
+    }
+
+    if (!date) {
+        p = ngx_slprintf(p, last, "Authorization header requires existence "
+                         "of either a 'X-Amz-Date' or a 'Date' header. ");
+    }
+
+    p = ngx_slprintf(p, last, "Authorization=%V", &v);
+    *p = '\0';
+    msg->len = p - msg->data;
+
+    return NGX_OK;
+
+fallback:
+
+    if (reason == S3_SIGV4_OK) {
+        return NGX_DECLINED;
+    }
+
+    msg->data = (u_char *) s3_sigv4_reason_text(reason);
+    msg->len = ngx_strlen(msg->data);
+
+    return NGX_OK;
 }

@@ -55,42 +55,59 @@ ngx_http_s3_kms_membody_first(ngx_http_request_t *r)
 
     mb = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
 
-    if (ngx_http_s3_kms_membody_collect(r, mb) != NGX_OK) {
+    if (ngx_http_s3_kms_membody_collect(r, mb) == NGX_ERROR) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    if (r->reading_body) {
-        r->read_event_handler = ngx_http_s3_kms_membody_more;
+    if (!r->reading_body) {
+        mb->done(r);
         return;
     }
 
-    mb->done(r);
+    /*
+     * More to come.  What is already in the socket must be read now: its
+     * read event has fired (edge-triggered) while nginx's buffer was full,
+     * and will not fire again for bytes that are already there.
+     */
+
+    r->read_event_handler = ngx_http_s3_kms_membody_more;
+    ngx_http_s3_kms_membody_more(r);
 }
 
 
 static void
 ngx_http_s3_kms_membody_more(ngx_http_request_t *r)
 {
-    ngx_int_t                   rc;
+    ngx_int_t                   rc, got;
     ngx_http_s3_kms_membody_t  *mb;
 
     mb = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
 
-    rc = ngx_http_read_unbuffered_request_body(r);
+    for ( ;; ) {
+        rc = ngx_http_read_unbuffered_request_body(r);
 
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        ngx_http_finalize_request(r, rc);
-        return;
-    }
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            ngx_http_finalize_request(r, rc);
+            return;
+        }
 
-    if (ngx_http_s3_kms_membody_collect(r, mb) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+        got = ngx_http_s3_kms_membody_collect(r, mb);
 
-    if (rc == NGX_AGAIN) {
-        return;
+        if (got == NGX_ERROR) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        if (rc == NGX_OK) {
+            break;
+        }
+
+        /* NGX_AGAIN: read again while the buffer gave something up */
+
+        if (got == 0) {
+            return;
+        }
     }
 
     r->read_event_handler = ngx_http_block_reading;
@@ -98,18 +115,23 @@ ngx_http_s3_kms_membody_more(ngx_http_request_t *r)
 }
 
 
-/* moves what the body filters produced into mb->body */
+/*
+ * Moves what the body filters produced into mb->body (past the limit:
+ * drops it).  Returns the number of bytes taken, or NGX_ERROR.
+ */
 
 static ngx_int_t
 ngx_http_s3_kms_membody_collect(ngx_http_request_t *r,
     ngx_http_s3_kms_membody_t *mb)
 {
-    size_t        n;
+    size_t        n, got;
     ngx_chain_t  *cl;
 
     if (r->request_body == NULL) {
-        return NGX_OK;
+        return 0;
     }
+
+    got = 0;
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         n = cl->buf->last - cl->buf->pos;
@@ -118,6 +140,8 @@ ngx_http_s3_kms_membody_collect(ngx_http_request_t *r,
             continue;
         }
 
+        got += n;
+
         if (mb->too_big || mb->len + n > mb->max) {
             mb->too_big = 1;
             cl->buf->pos = cl->buf->last;
@@ -125,9 +149,14 @@ ngx_http_s3_kms_membody_collect(ngx_http_request_t *r,
         }
 
         if (mb->body == NULL) {
-            /* Content-Length, if any, is at most mb->max (checked) */
+            /*
+             * Content-Length, if any, is at most mb->max (checked).  A
+             * chunked body has none: nginx counts what arrived so far in
+             * content_length_n, which is no bound.
+             */
 
-            mb->cap = r->headers_in.content_length_n > 0
+            mb->cap = (r->headers_in.content_length_n > 0
+                       && !r->headers_in.chunked)
                       ? (size_t) r->headers_in.content_length_n : mb->max;
 
             mb->body = ngx_pnalloc(r->pool, mb->cap + 1);
@@ -147,5 +176,5 @@ ngx_http_s3_kms_membody_collect(ngx_http_request_t *r,
 
     r->request_body->bufs = NULL;
 
-    return NGX_OK;
+    return (ngx_int_t) got;
 }

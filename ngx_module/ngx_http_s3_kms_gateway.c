@@ -28,12 +28,6 @@
 
 #define NGX_HTTP_S3_KMS_PASS_BODY_MAX  (8 * 1024 * 1024)
 
-/* TEMPORARY (integration branch): until kms_core has the internal key */
-#define kms_call_generate_data_key_internal(k, c, x, n)                     \
-    kms_call_generate_data_key(k, c, NULL, x, n)
-#define kms_call_decrypt_blob_internal  kms_call_decrypt_blob
-
-
 static ngx_int_t ngx_http_s3_kms_gw_auth(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_kms_gw_classify(ngx_http_request_t *r,

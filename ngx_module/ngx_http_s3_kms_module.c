@@ -48,9 +48,23 @@ static char *ngx_http_s3_kms_gateway_host(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_s3_kms_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_s3_kms_read_secret_file(ngx_conf_t *cf,
-    ngx_str_t *path, ngx_str_t *out);
+    ngx_command_t *cmd, ngx_str_t *path, ngx_str_t *out);
 static void ngx_http_s3_kms_probe(ngx_cycle_t *cycle,
     ngx_http_s3_kms_main_conf_t *mcf);
+static char *ngx_http_s3_kms_check_heap(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_s3_kms_check_interval(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_s3_kms_check_max_body(ngx_conf_t *cf, void *post,
+    void *data);
+
+
+static ngx_conf_post_t  ngx_http_s3_kms_heap_post =
+    { ngx_http_s3_kms_check_heap };
+static ngx_conf_post_t  ngx_http_s3_kms_interval_post =
+    { ngx_http_s3_kms_check_interval };
+static ngx_conf_post_t  ngx_http_s3_kms_max_body_post =
+    { ngx_http_s3_kms_check_max_body };
 
 
 static ngx_command_t  ngx_http_s3_kms_commands[] = {
@@ -102,14 +116,14 @@ static ngx_command_t  ngx_http_s3_kms_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_s3_kms_main_conf_t, secure_heap),
-      NULL },
+      &ngx_http_s3_kms_heap_post },
 
     { ngx_string("s3_kms_maintenance_interval"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_s3_kms_main_conf_t, maintenance_interval),
-      NULL },
+      &ngx_http_s3_kms_interval_post },
 
     { ngx_string("s3_kms_time_offset"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -123,7 +137,7 @@ static ngx_command_t  ngx_http_s3_kms_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_s3_kms_main_conf_t, api_max_body),
-      NULL },
+      &ngx_http_s3_kms_max_body_post },
 
     { ngx_string("s3_kms_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -320,7 +334,22 @@ ngx_http_s3_kms_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_s3_kms_loc_conf_t  *prev = parent;
     ngx_http_s3_kms_loc_conf_t  *conf = child;
 
+    ngx_http_core_loc_conf_t    *clcf;
+
     ngx_conf_merge_value(conf->api, prev->api, 0);
+
+    /*
+     * The KMS API has its own body limit (s3_kms_api_max_body), answered
+     * with AWS's JSON error; nginx's client_max_body_size would answer a
+     * larger body with an HTML page instead.  During the merge, cf->ctx
+     * holds this location's configurations.
+     */
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler == ngx_http_s3_kms_api_handler) {
+        clcf->client_max_body_size = 0;
+    }
 
     return ngx_http_s3_kms_backend_merge_conf(cf, prev, conf);
 }
@@ -357,8 +386,8 @@ ngx_http_s3_kms_frame_size(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid frame size \"%V\": a power of two from 4k "
-                       "to 16m", &value[1]);
+                       "\"%V\" directive: invalid frame size \"%V\": a "
+                       "power of two from 4k to 16m", &cmd->name, &value[1]);
 
     return NGX_CONF_ERROR;
 }
@@ -384,8 +413,9 @@ ngx_http_s3_kms_buffers(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (n < 2 || n > 64 || size < 4096 || size > 16 * 1024 * 1024) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V %V\" (2 to 64 buffers of 4k "
-                           "to 16m)", &value[1], &value[2]);
+                           "\"%V\" directive: invalid value \"%V %V\" (2 to "
+                           "64 buffers of 4k to 16m)", &cmd->name, &value[1],
+                           &value[2]);
         return NGX_CONF_ERROR;
     }
 
@@ -452,14 +482,15 @@ ngx_http_s3_kms_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     u.default_port = 6379;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s in \"%V\"",
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: %s in "
+                           "\"%V\"", &cmd->name,
                            u.err ? u.err : "invalid address", &u.url);
         return NGX_CONF_ERROR;
     }
 
     if (u.naddrs == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "no address for \"%V\"",
-                           &u.url);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: no "
+                           "address for \"%V\"", &cmd->name, &u.url);
         return NGX_CONF_ERROR;
     }
 
@@ -510,7 +541,7 @@ ngx_http_s3_kms_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             mcf->redis_password_file = file;
 
-            if (ngx_http_s3_kms_read_secret_file(cf, &file,
+            if (ngx_http_s3_kms_read_secret_file(cf, cmd, &file,
                                                  &mcf->redis.password)
                 != NGX_OK)
             {
@@ -528,8 +559,8 @@ ngx_http_s3_kms_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 invalid:
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
-                       &value[i]);
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: invalid "
+                       "parameter \"%V\"", &cmd->name, &value[i]);
 
     return NGX_CONF_ERROR;
 }
@@ -541,8 +572,8 @@ invalid:
  */
 
 static ngx_int_t
-ngx_http_s3_kms_read_secret_file(ngx_conf_t *cf, ngx_str_t *path,
-    ngx_str_t *out)
+ngx_http_s3_kms_read_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_str_t *path, ngx_str_t *out)
 {
     ssize_t          n;
     ngx_fd_t         fd;
@@ -552,7 +583,8 @@ ngx_http_s3_kms_read_secret_file(ngx_conf_t *cf, ngx_str_t *path,
     fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", path);
+                           "\"%V\" directive: " ngx_open_file_n " \"%V\" "
+                           "failed", &cmd->name, path);
         return NGX_ERROR;
     }
 
@@ -560,8 +592,8 @@ ngx_http_s3_kms_read_secret_file(ngx_conf_t *cf, ngx_str_t *path,
         || (fi.st_mode & (S_IRWXG | S_IRWXO)))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" must not be readable by group or others "
-                           "(chmod 600)", path);
+                           "\"%V\" directive: \"%V\" must not be readable "
+                           "by group or others (chmod 600)", &cmd->name, path);
         ngx_close_file(fd);
         return NGX_ERROR;
     }
@@ -570,7 +602,8 @@ ngx_http_s3_kms_read_secret_file(ngx_conf_t *cf, ngx_str_t *path,
     ngx_close_file(fd);
 
     if (n <= 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" is empty", path);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: \"%V\" "
+                           "is empty", &cmd->name, path);
         return NGX_ERROR;
     }
 
@@ -618,7 +651,8 @@ ngx_http_s3_kms_root_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                           sizeof(err))
         != 0)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: %s",
+                           &cmd->name, err);
         return NGX_CONF_ERROR;
     }
 
@@ -652,7 +686,8 @@ ngx_http_s3_kms_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mcf->creds = kms_creds_load((const char *) mcf->credentials_file.data,
                                 err, sizeof(err));
     if (mcf->creds == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: %s",
+                           &cmd->name, err);
         return NGX_CONF_ERROR;
     }
 
@@ -705,7 +740,8 @@ ngx_http_s3_kms_region(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid region \"%V\" (like us-east-1)", &value[1]);
+                       "\"%V\" directive: invalid region \"%V\" (like "
+                       "us-east-1)", &cmd->name, &value[1]);
 
     return NGX_CONF_ERROR;
 }
@@ -743,8 +779,8 @@ ngx_http_s3_kms_audit_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             size = ngx_parse_size(&s);
             if (size < 4096 || size > 16 * 1024 * 1024) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid buffer size \"%V\" "
-                                   "(4k to 16m)", &s);
+                                   "\"%V\" directive: invalid buffer size "
+                                   "\"%V\" (4k to 16m)", &cmd->name, &s);
                 return NGX_CONF_ERROR;
             }
             mcf->audit_buffer = size;
@@ -757,15 +793,16 @@ ngx_http_s3_kms_audit_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             flush = ngx_parse_time(&s, 0);
             if (flush == (ngx_msec_t) NGX_ERROR || flush == 0) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid flush time \"%V\"", &s);
+                                   "\"%V\" directive: invalid flush time "
+                                   "\"%V\"", &cmd->name, &s);
                 return NGX_CONF_ERROR;
             }
             mcf->audit_flush = flush;
             continue;
         }
 
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
-                           &value[i]);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: invalid "
+                           "parameter \"%V\"", &cmd->name, &value[i]);
         return NGX_CONF_ERROR;
     }
 
@@ -832,11 +869,54 @@ ngx_http_s3_kms_quota(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid value \"%V\" (like \"1000r/s\" "
-                       "[burst=2000] or \"off\")",
+                       "\"%V\" directive: invalid value \"%V\" (like "
+                       "\"1000r/s\" [burst=2000] or \"off\")", &cmd->name,
                        &value[cf->args->nelts - 1]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/* ranges of the plain-valued directives; nginx names the directive */
+
+static char *
+ngx_http_s3_kms_check_heap(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *sp = data;
+
+    if (*sp < 16 * 1024 || *sp > 1024 * 1024 * 1024) {
+        return "must be from 16k to 1g";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_s3_kms_check_interval(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *mp = data;
+
+    /* a timer re-armed with 0 would spin the worker */
+    if (*mp < 10 || *mp > 86400000) {
+        return "must be from 10ms to 1d";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_s3_kms_check_max_body(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *sp = data;
+
+    /* room for the largest valid request: a 32 KiB key policy and more */
+    if (*sp < 64 * 1024 || *sp > 16 * 1024 * 1024) {
+        return "must be from 64k to 16m";
+    }
+
+    return NGX_CONF_OK;
 }
 
 

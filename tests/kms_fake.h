@@ -1,6 +1,6 @@
 /*
  * A small in-memory stand-in for Redis that interprets the commands the
- * KMS core hands out (kms_call.c: EVAL of its three scripts, HGET, SCAN,
+ * KMS core hands out (kms_call.c: EVAL of its four scripts, HGET, SCAN,
  * SET NX), so the unit tests drive calls through the real state machine
  * without a server.  Header-only, for the tests.
  */
@@ -350,6 +350,20 @@ fk_exec(fk_t *fk, const kms_cmd_t *cmd)
             for (i = 0; i < n; i++) {
                 fk_hgetall(fk, FK_ARG(3 + i),
                            (kms_reply_t *) &r->element[i]);
+            }
+            return r;
+        }
+
+        /* the unlock script: DEL if it still holds ARGV[1] */
+        if (strstr(script, "'DEL'") != NULL) {
+            k = fk_find(fk, FK_ARG(3));
+            r = fk_alloc(fk, sizeof(kms_reply_t));
+            r->type = KMS_REPLY_INTEGER;
+            if (k != NULL && k->type == 1 && k->slen == cmd->argvlen[4]
+                && memcmp(k->str, cmd->argv[4], k->slen) == 0)
+            {
+                fk_del(fk, FK_ARG(3));
+                r->integer = 1;
             }
             return r;
         }

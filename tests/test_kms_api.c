@@ -1116,10 +1116,28 @@ maintain_rotates_due_keys(void **state)
     api(&alice, "Decrypt", "{\"CiphertextBlob\":\"%s\"}", blob);
     expect_ok();
 
-    /* the lock keeps a second worker out meanwhile */
+    /* a finished run released the lock */
+    assert_null(fk_find(&F->fk, "kms:lock:maintain", 17));
+
+    /* a run under way elsewhere (its lock held) keeps this one out */
+    {
+        fk_key_t  *lock = fk_get(&F->fk, "kms:lock:maintain", 17, 1);
+
+        lock->str = strdup("another-worker");
+        lock->slen = 14;
+    }
     c = kms_call_maintain(F->ctx, T0 + 400 * DAY);
     fk_drive(&F->fk, c);
     assert_null(kms_call_event(c));
+    kms_call_free(c);
+
+    /* and a run does not release a lock that is not its own */
+    assert_non_null(fk_find(&F->fk, "kms:lock:maintain", 17));
+    fk_del(&F->fk, "kms:lock:maintain", 17);
+
+    c = kms_call_maintain(F->ctx, T0 + 400 * DAY);
+    fk_drive(&F->fk, c);
+    assert_non_null(kms_call_event(c));
     kms_call_free(c);
 }
 

@@ -368,6 +368,37 @@ scripts_run_on_real_redis(void **state)
     kms_call_free(c);
     assert_int_equal(redis_int(&s, "ZCARD %s", "kms:keys:{" ACCT "}"), 2);
 
+    /* SSE-S3's internal key: made once on first use, opened by the other */
+    {
+        unsigned char         dk[32], iblob[256];
+        size_t                n, bloblen;
+        const unsigned char  *p;
+        const char           *ectx = "{\"aws:s3:arn\":\"arn:aws:s3:::b/k\"}";
+
+        c = kms_call_generate_data_key_internal(ctx, &s3gw, ectx, 32);
+        drive(&s, c);
+        assert_int_equal(kms_call_status(c), 200);
+        p = kms_call_plaintext(c, &n);
+        memcpy(dk, p, 32);
+        p = kms_call_blob(c, &bloblen);
+        memcpy(iblob, p, bloblen);
+        kms_call_free(c);
+
+        c = kms_call_decrypt_blob_internal(ctx2, &s3gw, iblob, bloblen,
+                                           ectx);
+        drive(&s, c);
+        assert_int_equal(kms_call_status(c), 200);
+        p = kms_call_plaintext(c, &n);
+        assert_int_equal(n, 32);
+        assert_memory_equal(p, dk, 32);
+        kms_call_free(c);
+
+        assert_int_equal(redis_int(&s, "EXISTS %s", "kms:key:{"
+                                   KMS_INTERNAL_KEY_ID "}"), 1);
+        /* in no account's set */
+        assert_int_equal(redis_int(&s, "ZCARD %s", "kms:keys:{" ACCT "}"), 2);
+    }
+
     /* scheduled deletion, then the erase by maintenance */
     r = api(&s, ctx, "ScheduleKeyDeletion", body, &st);
     assert_int_equal(st, 200);
@@ -375,7 +406,10 @@ scripts_run_on_real_redis(void **state)
     c = kms_call_maintain(ctx, 1700000000000LL + 31 * KMS_DAY_MS);
     drive(&s, c);
     assert_non_null(kms_call_event(c));
+    assert_int_equal(kms_call_error(c), KMS_OK);
     kms_call_free(c);
+    /* a finished run releases its lock */
+    assert_int_equal(redis_int(&s, "EXISTS %s", "kms:lock:maintain"), 0);
     assert_int_equal(redis_int(&s, "EXISTS %s", name), 0);
     assert_int_equal(redis_int(&s, "HEXISTS %s alias/real",
                                "kms:alias:{" ACCT "}"), 0);

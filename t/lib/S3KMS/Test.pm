@@ -535,10 +535,10 @@ sub kms_raw {
     delete $hdr{'x-amz-target'} if defined $op && $op eq '';
     my $h = \%hdr;
     unless ($o{unsigned}) {
+        # %o after the defaults, and the merged headers after %o
         ($h) = sigv4_headers(method => 'POST', host => $host, path => '/',
-                             headers => \%hdr, body => $body,
-                             region => $self->{region}, service => 'kms',
-                             %o);
+                             body => $body, region => $self->{region},
+                             service => 'kms', %o, headers => \%hdr);
     }
     delete $h->{host};
     my $http = HTTP::Tiny->new(timeout => 20);
@@ -547,6 +547,60 @@ sub kms_raw {
                                                 content => $body });
     $res->{json} = eval { $json->decode($res->{content}) };
     return $res;
+}
+
+# A keep-alive connection of its own (HTTP::Tiny keeps one per object):
+# the requests sent through it go to one worker.
+sub kms_conn { HTTP::Tiny->new(timeout => 20, keep_alive => 1) }
+
+# kms_raw through a given connection: kms_call($conn, $op, $body, %o).
+sub kms_call {
+    my ($self, $http, $op, $body, %o) = @_;
+    my $host = "127.0.0.1:$self->{kms_port}";
+    my %hdr = ('content-type' => 'application/x-amz-json-1.1',
+               'x-amz-target' => "TrentService.$op",
+               %{$o{headers} || {}});
+    my $h = \%hdr;
+    unless ($o{unsigned}) {
+        ($h) = sigv4_headers(method => 'POST', host => $host, path => '/',
+                             body => $body, region => $self->{region},
+                             service => 'kms', %o, headers => \%hdr);
+    }
+    delete $h->{host};
+    my $res = $http->request('POST', "http://$host/",
+                             { headers => $h, content => $body });
+    $res->{json} = eval { $json->decode($res->{content}) };
+    return $res;
+}
+
+# nginx's access log with the worker's PID and the request's x-test-tag
+# header, for tests that must know which worker answered: pass
+# http => $t->pid_log_conf to start_nginx, then worker_of(TAG).
+sub pid_log_conf {
+    return "    log_format s3kms_pid '\$pid \$http_x_test_tag';\n"
+         . "    access_log %%DIR%%/pid.log s3kms_pid;\n";
+}
+
+sub worker_of {
+    my ($self, $tag) = @_;
+    for my $l (reverse split /\n/, $self->slurp("$self->{dir}/pid.log")) {
+        return $1 if $l =~ /^(\d+) \Q$tag\E$/;
+    }
+    return undef;
+}
+
+# Waits until a KMS call answers as wanted: $check->($res) true.  Returns
+# the last answer and the seconds it took.
+sub kms_wait {
+    my ($self, $timeout, $check, @call) = @_;
+    my $start = time;
+    my $res;
+    while (1) {
+        $res = ref $call[0] ? $self->kms_call(@call) : $self->kms_raw(@call);
+        last if $check->($res) || time - $start > $timeout;
+        sleep 0.02;
+    }
+    return ($res, time - $start);
 }
 
 sub json_encode { $json->encode($_[1]) }
