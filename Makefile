@@ -42,7 +42,7 @@ $(shell mkdir -p build && echo $(KMS_SRCS) $(S3_SRCS) $(NGX_SRCS) \
     > build/sources.new && (cmp -s build/sources.new build/sources.txt \
     || mv build/sources.new build/sources.txt))
 
-.PHONY: all deps build module unit e2e test test-asan run stop fuzz \
+.PHONY: all deps build module asan-module unit e2e test test-asan run stop fuzz \
         bench-kms bench-s3 clean
 
 all: build
@@ -101,8 +101,10 @@ $(BUILD)/tests/%: tests/%.c tests/unit.h $(KMS_SRCS) $(S3_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(KMS_SRCS) $(S3_SRCS) $(LIBS) -lcmocka
 
-unit: $(TEST_BINS)
+unit: $(TEST_BINS) $(TOOL_BINS)
 	@tools/run-tests --unit $(TEST_BINS)
+
+asan-module: $(ASAN_MODULE)
 
 # ---- end-to-end tests -------------------------------------------------------
 
