@@ -462,7 +462,7 @@ ngx_http_s3_kms_be_create_request(ngx_http_request_t *r)
     size_t                       authlen;
     ngx_buf_t                   *b;
     ngx_uint_t                   i;
-    ngx_chain_t                 *cl;
+    ngx_chain_t                 *cl, *body;
     ngx_keyval_t                *kv;
     s3_header_t                 *sh;
     s3_sigv4_sign_t              sign;
@@ -625,6 +625,28 @@ ngx_http_s3_kms_be_create_request(ngx_http_request_t *r)
 
     cl->buf = b;
     cl->next = NULL;
+
+    /*
+     * The body follows the headers: a body read in memory, or, when
+     * nginx read the whole body before the upstream started (it was in
+     * the header buffer, so nginx dropped request_body_no_buffering), what
+     * the body filter made of it.  Streamed bodies are appended by the
+     * upstream itself as they come.
+     */
+
+    if (ctx->be_body) {
+        body = ngx_alloc_chain_link(r->pool);
+        if (body == NULL) {
+            return NGX_ERROR;
+        }
+
+        body->buf = ctx->be_body;
+        body->next = NULL;
+        cl->next = body;
+
+    } else if (!r->request_body_no_buffering) {
+        cl->next = r->upstream->request_bufs;
+    }
 
     r->upstream->request_bufs = cl;
 

@@ -170,7 +170,7 @@ ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
         ngx_memzero(rnd, sizeof(rnd));
     }
 
-    ngx_sprintf(ctx->req_id, "%*XZ%Z", (size_t) 8, rnd);
+    ngx_sprintf(ctx->req_id, "%*Xs%Z", (size_t) 8, rnd);
     ctx->req_id[NGX_HTTP_S3_KMS_REQ_ID_LEN] = '\0';
     ngx_sprintf(ctx->host_id, "%*xs%Z", (size_t) 8, rnd);
 
