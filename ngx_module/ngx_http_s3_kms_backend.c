@@ -65,6 +65,9 @@ static ngx_str_t  ngx_http_s3_kms_hide_headers[] = {
     ngx_string("X-Accel-Limit-Rate"),
     ngx_string("X-Accel-Buffering"),
     ngx_string("X-Accel-Charset"),
+    ngx_string("x-amz-request-id"),    /* the gateway's own go out */
+    ngx_string("x-amz-id-2"),
+    ngx_string("x-amzn-RequestId"),
     ngx_null_string
 };
 

@@ -50,9 +50,12 @@ static void ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_gw_put(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_put_key(ngx_http_s3_kms_run_t *run);
+static void ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run);
 static ngx_int_t ngx_http_s3_kms_gw_get(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_index_reply(void *data, redisReply *reply);
+static void ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r,
+    redisReply *reply);
 static ngx_int_t ngx_http_s3_kms_gw_probe(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_kms_gw_probe_handler(ngx_http_request_t *r);
@@ -62,6 +65,7 @@ static void ngx_http_s3_kms_gw_resume(ngx_http_request_t *r);
 static void ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_get_key(ngx_http_s3_kms_run_t *run);
+static void ngx_http_s3_kms_gw_get_key_handler(ngx_http_s3_kms_run_t *run);
 static ngx_int_t ngx_http_s3_kms_gw_get_start(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, const unsigned char *dek);
 static ngx_int_t ngx_http_s3_kms_gw_context(ngx_http_request_t *r,
@@ -726,6 +730,8 @@ ngx_http_s3_kms_gw_forward_headers(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_s3_kms_gw_pass(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 {
+    ngx_int_t  rc;
+
     ctx->mode = NGX_HTTP_S3_KMS_BE_PASS;
 
     if (ngx_http_s3_kms_gw_forward_headers(r, ctx, 0) != NGX_OK) {
@@ -734,11 +740,17 @@ ngx_http_s3_kms_gw_pass(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 
     if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
 
-        /* small bodies (XML, JSON): read, decoded, checked, then sent */
+        /*
+         * small bodies (XML, JSON): read, decoded, checked, then sent.
+         * Reading holds a reference of its own, which the end of
+         * ngx_http_s3_kms_gw_pass_body() releases: the handler's is
+         * released now.
+         */
 
-        return ngx_http_s3_kms_membody_read(r, NGX_HTTP_S3_KMS_PASS_BODY_MAX,
-                                            ngx_http_s3_kms_gw_pass_body)
-               == NGX_DONE ? NGX_AGAIN : NGX_HTTP_INTERNAL_SERVER_ERROR;
+        rc = ngx_http_s3_kms_membody_read(r, NGX_HTTP_S3_KMS_PASS_BODY_MAX,
+                                          ngx_http_s3_kms_gw_pass_body);
+
+        return rc == NGX_DONE ? NGX_DONE : rc;
     }
 
     if (r->method & (NGX_HTTP_PUT|NGX_HTTP_POST)) {
@@ -993,8 +1005,31 @@ ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 }
 
 
+/*
+ * KMS and Redis answers come from the event loop, outside the client
+ * connection's handlers: what the request posted meanwhile (the probe
+ * subrequest, a parent to wake up) runs here, as upstream handlers do it.
+ */
+
 static void
 ngx_http_s3_kms_gw_put_key(ngx_http_s3_kms_run_t *run)
+{
+    ngx_uint_t           async = run->async;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r = run->data;
+
+    c = r->connection;
+
+    ngx_http_s3_kms_gw_put_key_handler(run);
+
+    if (async) {
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+
+static void
+ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
 {
     ngx_http_request_t           *r = run->data;
 
@@ -1298,7 +1333,19 @@ static void
 ngx_http_s3_kms_gw_index_reply(void *data, redisReply *reply)
 {
     ngx_http_request_t  *r = data;
+    ngx_connection_t    *c;
 
+    c = r->connection;
+
+    ngx_http_s3_kms_gw_index_handler(r, reply);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r, redisReply *reply)
+{
     size_t                     i;
     ngx_str_t                  f, v;
     redisReply                *e;
@@ -1626,6 +1673,23 @@ pass:
 
 static void
 ngx_http_s3_kms_gw_get_key(ngx_http_s3_kms_run_t *run)
+{
+    ngx_uint_t           async = run->async;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r = run->data;
+
+    c = r->connection;
+
+    ngx_http_s3_kms_gw_get_key_handler(run);
+
+    if (async) {
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+
+static void
+ngx_http_s3_kms_gw_get_key_handler(ngx_http_s3_kms_run_t *run)
 {
     ngx_http_request_t          *r = run->data;
 
@@ -2256,6 +2320,16 @@ ngx_http_s3_kms_gw_header_filter(ngx_http_request_t *r)
     ngx_str_set(&h->key, "x-amz-request-id");
     h->value.data = ctx->req_id;
     h->value.len = ngx_strlen(ctx->req_id);
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "x-amz-id-2");
+    h->value.data = ctx->host_id;
+    h->value.len = ngx_strlen(ctx->host_id);
 
     return ngx_http_next_header_filter(r);
 }

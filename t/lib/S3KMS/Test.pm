@@ -653,8 +653,8 @@ sub make_file {
 
 sub bytes {
     my ($self, $size, $seed) = @_;
-    return $self->slurp($self->make_file("bytes-$size-" . ($seed // 0),
-                                         $size, $seed));
+    my $name = "bytes-$size-" . substr(sha256_hex($seed // 0), 0, 12);
+    return $self->slurp($self->make_file($name, $size, $seed // 0));
 }
 
 sub spew {
@@ -1144,6 +1144,65 @@ sub plaintext_run {
         return 1 if $blocks{substr($stored, $i, 16)};
     }
     return 0;
+}
+
+# ---- common checks -------------------------------------------------------------------
+
+# An S3 error answer: the status, S3's XML with the code, the request id
+# of the header in the document.
+# (from_backend: an error the backend answered, passed on as it is: the
+# document's request id is the backend's)
+sub is_s3_error {
+    my ($self, $r, $status, $code, $name, %o) = @_;
+    my $ok = ($r->{status} // 0) == $status
+             && ($r->{headers}{'content-type'} // '') =~ m{^application/xml}
+             && ($r->{body} // '') =~ m{^<\?xml[^>]*\?>\s*<Error><Code>\Q$code\E</Code><Message>[^<]+</Message>}
+             && ($r->{body} // '') =~ m{<RequestId>([^<]+)</RequestId>}
+             && ($o{from_backend}
+                 || $1 eq ($r->{headers}{'x-amz-request-id'} // ''))
+             && ($r->{headers}{'x-amz-request-id'} // '') =~ /^[0-9A-F]{16}$/;
+    ok($ok, $name) or diag "status $r->{status}, want $status $code: "
+        . substr($r->{body} // '', 0, 600);
+    return $ok;
+}
+
+# What the backend holds under bucket/key is the ciphertext of $data in
+# DESIGN.md section 3's format with section 3's metadata.  Returns the
+# backend's answer.
+sub stored_ok {
+    my ($self, $bucket, $key, $data, $name, %o) = @_;
+    my $b = $self->backend_get($bucket, $key);
+    my %info;
+    my @bad = $b->{status} == 200 ? $self->check_stored($b->{body},
+                                                       length $data, \%info)
+                                  : ("backend status $b->{status}");
+    my $h = $b->{headers};
+    push @bad, "x-amz-meta-ssek-v" unless ($h->{'x-amz-meta-ssek-v'} // '') eq '1';
+    my $alg = $o{alg} // 'aws:kms';
+    push @bad, "x-amz-meta-ssek-alg " . ($h->{'x-amz-meta-ssek-alg'} // '-')
+        unless ($h->{'x-amz-meta-ssek-alg'} // '') eq $alg;
+    push @bad, "x-amz-meta-ssek-key " . ($h->{'x-amz-meta-ssek-key'} // '-')
+        unless ($h->{'x-amz-meta-ssek-key'} // '')
+               =~ ($alg eq 'AES256' ? qr/./
+                   : qr{^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$});
+    push @bad, "x-amz-meta-ssek-key is not $o{key_arn}"
+        if $o{key_arn} && ($h->{'x-amz-meta-ssek-key'} // '') ne $o{key_arn};
+    push @bad, "x-amz-meta-ssek-dek"
+        unless ($h->{'x-amz-meta-ssek-dek'} // '') =~ m{^[A-Za-z0-9+/]{40,}={0,2}$};
+    push @bad, "x-amz-meta-ssek-len " . ($h->{'x-amz-meta-ssek-len'} // '-')
+        unless ($h->{'x-amz-meta-ssek-len'} // '') eq length $data;
+    if (defined $o{ctx}) {
+        require MIME::Base64;
+        my $c = MIME::Base64::decode_base64($h->{'x-amz-meta-ssek-ctx'} // '');
+        push @bad, "x-amz-meta-ssek-ctx '$c', not '$o{ctx}'" unless $c eq $o{ctx};
+    } else {
+        push @bad, "x-amz-meta-ssek-ctx without a context"
+            if exists $h->{'x-amz-meta-ssek-ctx'};
+    }
+    push @bad, "a 32-byte run of plaintext is stored"
+        if !$o{no_scan} && $self->plaintext_run($data, $b->{body});
+    ok(!@bad, $name) or diag join '; ', @bad;
+    return $b;
 }
 
 # ---- nginx's memory ------------------------------------------------------------------
