@@ -959,6 +959,21 @@ ngx_http_s3_kms_be_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
         ngx_http_s3_kms_gw_put_done(r, ctx);
     }
 
+    /*
+     * A client that stopped sending its body: nginx closes such a
+     * connection without an answer; S3 answers RequestTimeout first.
+     */
+
+    if (rc == NGX_HTTP_REQUEST_TIME_OUT && !r->header_sent
+        && !r->connection->error)
+    {
+        ctx->error.err = S3_ERR_REQUEST_TIMEOUT;
+        ctx->error.reason = "the client stopped sending its body";
+        r->keepalive = 0;
+        (void) ngx_http_s3_kms_gw_send_error(r, ctx);
+        return;
+    }
+
     /* nginx's own error statuses become S3 errors (the error filter) */
 
     if (rc == NGX_HTTP_BAD_GATEWAY || rc == NGX_HTTP_GATEWAY_TIME_OUT) {

@@ -84,6 +84,11 @@ static void ngx_http_s3_kms_gw_index_written(void *data, redisReply *reply);
 static ngx_int_t ngx_http_s3_kms_gw_index_key(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *out);
 static void ngx_http_s3_kms_gw_cleanup(void *data);
+static ngx_http_s3_kms_gw_ctx_t *ngx_http_s3_kms_gw_filter_ctx(
+    ngx_http_request_t *r, ngx_uint_t create);
+static ngx_uint_t ngx_http_s3_kms_gw_has_gateway(
+    ngx_http_location_tree_node_t *node);
+static void ngx_http_s3_kms_gw_ids(ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_kms_gw_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_gw_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -146,7 +151,6 @@ ngx_http_s3_kms_gateway(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 ngx_int_t
 ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
 {
-    u_char                        rnd[8];
     ngx_int_t                     rc;
     ngx_pool_cleanup_t           *cln;
     ngx_http_s3_kms_gw_ctx_t     *ctx;
@@ -170,13 +174,7 @@ ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
     ctx->obj.len = -1;
     ctx->obj.stored = -1;
 
-    if (kms_random(rnd, sizeof(rnd)) != 0) {
-        ngx_memzero(rnd, sizeof(rnd));
-    }
-
-    ngx_sprintf(ctx->req_id, "%*Xs%Z", (size_t) 8, rnd);
-    ctx->req_id[NGX_HTTP_S3_KMS_REQ_ID_LEN] = '\0';
-    ngx_sprintf(ctx->host_id, "%*xs%Z", (size_t) 8, rnd);
+    ngx_http_s3_kms_gw_ids(ctx);
 
     if (ngx_array_init(&ctx->be_headers, r->pool, 16, sizeof(ngx_keyval_t))
         != NGX_OK)
@@ -325,6 +323,23 @@ ngx_http_s3_kms_gw_auth(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 
     if (rc != S3_OK) {
         ctx->error.reason = s3_sigv4_reason_text(s3_sigv4_reason(ctx->auth));
+
+        /*
+         * POST Object, a browser form upload, carries its authentication
+         * in the form: it is refused for what it is, which would store
+         * plaintext, not for a missing signature
+         */
+
+        if (s3_sigv4_reason(ctx->auth) == S3_SIGV4_MISSING
+            && r->method == NGX_HTTP_POST
+            && r->headers_in.content_type
+            && r->headers_in.content_type->value.len >= 19
+            && ngx_strncasecmp(r->headers_in.content_type->value.data,
+                               (u_char *) "multipart/form-data", 19) == 0)
+        {
+            rc = S3_ERR_NOT_IMPLEMENTED;
+        }
+
         ngx_http_s3_kms_gw_fail(r, ctx, rc, NULL);
         return NGX_ERROR;
     }
@@ -2268,23 +2283,128 @@ ngx_http_s3_kms_gw_error_body(ngx_http_request_t *r,
  * on every answer.
  */
 
+static void
+ngx_http_s3_kms_gw_ids(ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    u_char  rnd[8];
+
+    if (kms_random(rnd, sizeof(rnd)) != 0) {
+        ngx_memzero(rnd, sizeof(rnd));
+    }
+
+    ngx_sprintf(ctx->req_id, "%*Xs%Z", (size_t) 8, rnd);
+    ctx->req_id[NGX_HTTP_S3_KMS_REQ_ID_LEN] = '\0';
+    ngx_sprintf(ctx->host_id, "%*xs%Z", (size_t) 8, rnd);
+}
+
+
+/*
+ * The gateway context of a request the S3 filters shape: one in a gateway
+ * location, or one nginx refused before it reached a location (a request
+ * line or headers too long or malformed, TRACE) in a server that has a
+ * gateway location: such a request gets a context made here.
+ */
+
+static ngx_http_s3_kms_gw_ctx_t *
+ngx_http_s3_kms_gw_filter_ctx(ngx_http_request_t *r, ngx_uint_t create)
+{
+    ngx_http_s3_kms_gw_ctx_t    *ctx;
+    ngx_http_core_srv_conf_t    *cscf;
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_s3_kms_loc_conf_t  *lcf;
+
+    if (r != r->main) {
+        return NULL;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    if (lcf->gateway) {
+        return (ctx != NULL && ctx->request == r) ? ctx : NULL;
+    }
+
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+
+    if (cscf == NULL || r->loc_conf != cscf->ctx->loc_conf) {
+        return NULL;            /* in a location that is no gateway */
+    }
+
+    if (ctx != NULL) {
+        return ctx->request == r ? ctx : NULL;
+    }
+
+    if (!create || r->err_status == 0) {
+        return NULL;
+    }
+
+    clcf = cscf->ctx->loc_conf[ngx_http_core_module.ctx_index];
+
+    if (!ngx_http_s3_kms_gw_has_gateway(clcf->static_locations)) {
+        return NULL;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_s3_kms_gw_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->request = r;
+    ctx->be_length = -1;
+    ctx->obj.len = -1;
+    ctx->obj.stored = -1;
+    ngx_http_s3_kms_gw_ids(ctx);
+
+    ngx_http_set_ctx(r, ctx, ngx_http_s3_kms_module);
+
+    return ctx;
+}
+
+
+static ngx_uint_t
+ngx_http_s3_kms_gw_has_gateway(ngx_http_location_tree_node_t *node)
+{
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_s3_kms_loc_conf_t  *lcf;
+
+    if (node == NULL) {
+        return 0;
+    }
+
+    clcf = node->exact ? node->exact : node->inclusive;
+
+    if (clcf != NULL) {
+        lcf = clcf->loc_conf[ngx_http_s3_kms_module.ctx_index];
+
+        if (lcf->gateway == 1) {
+            return 1;
+        }
+    }
+
+    if (node->exact && node->inclusive) {
+        lcf = node->inclusive->loc_conf[ngx_http_s3_kms_module.ctx_index];
+
+        if (lcf->gateway == 1) {
+            return 1;
+        }
+    }
+
+    return ngx_http_s3_kms_gw_has_gateway(node->left)
+           || ngx_http_s3_kms_gw_has_gateway(node->right)
+           || ngx_http_s3_kms_gw_has_gateway(node->tree);
+}
+
+
 static ngx_int_t
 ngx_http_s3_kms_gw_header_filter(ngx_http_request_t *r)
 {
     ngx_chain_t                 *out;
     ngx_table_elt_t             *h;
     ngx_http_s3_kms_gw_ctx_t    *ctx;
-    ngx_http_s3_kms_loc_conf_t  *lcf;
 
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
+    ctx = ngx_http_s3_kms_gw_filter_ctx(r, 1);
 
-    if (r != r->main || !lcf->gateway) {
-        return ngx_http_next_header_filter(r);
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
-
-    if (ctx == NULL || ctx->request != r) {
+    if (ctx == NULL) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -2341,17 +2461,10 @@ ngx_http_s3_kms_gw_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_uint_t                   last;
     ngx_chain_t                 *cl;
     ngx_http_s3_kms_gw_ctx_t    *ctx;
-    ngx_http_s3_kms_loc_conf_t  *lcf;
 
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
+    ctx = ngx_http_s3_kms_gw_filter_ctx(r, 0);
 
-    if (r != r->main || !lcf->gateway) {
-        return ngx_http_next_body_filter(r, in);
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
-
-    if (ctx == NULL || ctx->request != r || !ctx->error_sent) {
+    if (ctx == NULL || !ctx->error_sent) {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -2385,7 +2498,10 @@ ngx_http_s3_kms_gw_status_error(ngx_uint_t status)
     switch (status) {
 
     case NGX_HTTP_BAD_REQUEST:
-        return S3_ERR_INCOMPLETE_BODY;
+        return S3_ERR_INVALID_REQUEST;
+
+    case NGX_HTTP_REQUEST_URI_TOO_LARGE:
+        return S3_ERR_KEY_TOO_LONG;
 
     case NGX_HTTP_NOT_ALLOWED:
         return S3_ERR_METHOD_NOT_ALLOWED;

@@ -721,7 +721,9 @@ sub checksum_b64 {
 # One HTTP/1.1 request on a fresh connection, under full control.
 #   port, method, target (path?query, as sent), headers (arrayref of
 #   [name, value], in order), body (string),
-#   send_limit (send at most this many body bytes, then close),
+#   send_limit (send at most this many body bytes, then close, unless
+#   wait_response: then wait for the answer), shutdown (shut the writing
+#   side after the body, then read the answer),
 #   expect (Expect: 100-continue: wait for the interim answer first),
 #   head (no body in the answer), timeout.
 # Returns { status, reason, headers (lowercase names => value, joined by
@@ -770,7 +772,9 @@ sub http_raw {
         $off += length $part;
         sleep $o{send_delay} if $o{send_delay};
     }
-    if (defined $limit) {
+    if ($o{shutdown}) {
+        shutdown($s, 1);
+    } elsif (defined $limit && !$o{wait_response}) {
         sleep($o{linger} // 0.3);
         close $s;
         return { %r, aborted => 1 };
