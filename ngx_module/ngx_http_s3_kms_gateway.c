@@ -1133,14 +1133,17 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
 
     if (ctx->sse->ctx.npairs) {
         ctx->ctx_b64 = ngx_pnalloc(r->pool,
-                             kms_base64_encoded_len(ctx->sse->ctx.json.len));
+                          kms_base64_encoded_len(ctx->sse->ctx.json.len) + 1);
         if (ctx->ctx_b64 == NULL) {
             goto internal;
         }
 
+        /* NUL-terminated: the index entry takes its ngx_strlen() */
+
         len = kms_base64_encode(ctx->sse->ctx.json.data,
                                 ctx->sse->ctx.json.len,
                                 (char *) ctx->ctx_b64);
+        ctx->ctx_b64[len] = '\0';
 
         if (ngx_http_s3_kms_be_header(ctx, "x-amz-meta-ssek-ctx",
                                       ctx->ctx_b64, len)
