@@ -30,6 +30,9 @@ static ngx_int_t ngx_http_s3_kms_be_create_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_be_reinit_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_be_status_line(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_be_process_header(ngx_http_request_t *r);
+static ngx_int_t ngx_http_s3_kms_be_first_frame(ngx_http_request_t *r);
+static ngx_buf_t *ngx_http_s3_kms_be_frame_buf(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, size_t unit);
 static void ngx_http_s3_kms_be_abort_request(ngx_http_request_t *r);
 static void ngx_http_s3_kms_be_finalize_request(ngx_http_request_t *r,
     ngx_int_t rc);
@@ -832,6 +835,16 @@ ngx_http_s3_kms_be_process_header(ngx_http_request_t *r)
                 u->keepalive = !u->headers_in.connection_close;
             }
 
+            if (ctx->dec && !u->headers_in.chunked
+                && (u->headers_in.status_n == NGX_HTTP_OK
+                    || u->headers_in.status_n == NGX_HTTP_PARTIAL_CONTENT))
+            {
+                /* the answer's headers wait for the first frame */
+
+                u->process_header = ngx_http_s3_kms_be_first_frame;
+                return ngx_http_s3_kms_be_first_frame(r);
+            }
+
             return NGX_OK;
         }
 
@@ -844,6 +857,164 @@ ngx_http_s3_kms_be_process_header(ngx_http_request_t *r)
 
         return NGX_HTTP_UPSTREAM_INVALID_HEADER;
     }
+}
+
+
+/*
+ * GetObject: the stored bytes up to the first frame with plaintext in the
+ * range are read and that frame authenticated before the answer's headers
+ * go out, so a failure there (a damaged object, a wrong key) still gets
+ * S3's XML error instead of a 200 cut short.  The frame's plaintext waits
+ * in u->out_bufs; ctx->obj.stored becomes what is left to read.
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_be_first_frame(ngx_http_request_t *r)
+{
+    size_t                      unit, n, pos, plen;
+    ngx_buf_t                  *b, *f;
+    ngx_chain_t                *cl;
+    s3_objfmt_rc_t              rc;
+    ngx_http_upstream_t        *u;
+    ngx_http_s3_kms_gw_ctx_t   *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+    u = r->upstream;
+    b = &u->buffer;
+
+    for ( ;; ) {
+
+        unit = s3_objfmt_dec_unit_len(ctx->dec);
+
+        if (unit == 0) {
+            break;                  /* the range holds no plaintext */
+        }
+
+        if (ctx->obj.stored == 0) {
+            ctx->error.reason = "the stored object ended early";
+            goto failed;
+        }
+
+        f = ngx_http_s3_kms_be_frame_buf(r, ctx, unit);
+        if (f == NULL) {
+            return NGX_ERROR;
+        }
+
+        n = ngx_min(unit - ctx->frame_fill, (size_t) (b->last - b->pos));
+
+        if (ctx->obj.stored > 0) {
+            n = ngx_min(n, (size_t) ctx->obj.stored);
+        }
+
+        ngx_memcpy(f->start + ctx->frame_fill, b->pos, n);
+        ctx->frame_fill += n;
+        b->pos += n;
+
+        if (ctx->obj.stored > 0) {
+            ctx->obj.stored -= n;
+        }
+
+        if (ctx->frame_fill < unit) {
+            /* all of the buffer is ours: room for the next read */
+            b->pos = b->start;
+            b->last = b->start;
+            return NGX_AGAIN;
+        }
+
+        rc = s3_objfmt_dec_unit(ctx->dec, f->start, unit, &pos, &plen);
+
+        ctx->frame_fill = 0;
+
+        if (rc != S3_OBJFMT_OK) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "s3_kms: %V/%V: %s; nothing sent",
+                          &ctx->bucket, &ctx->key, s3_objfmt_strerror(rc));
+            ctx->error.reason = s3_objfmt_strerror(rc);
+            goto failed;
+        }
+
+        if (plen == 0) {
+            continue;               /* the header */
+        }
+
+        cl = ngx_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        f->pos = f->start + pos;
+        f->last = f->pos + plen;
+        f->memory = 1;
+        f->flush = 1;
+        f->tag = u->output.tag;
+
+        cl->buf = f;
+        cl->next = NULL;
+        u->out_bufs = cl;
+        ctx->frame = NULL;
+
+        break;
+    }
+
+    if (ctx->obj.stored == 0) {
+        u->keepalive = !u->headers_in.connection_close;
+    }
+
+    return NGX_OK;
+
+failed:
+
+    ctx->error.err = S3_ERR_INTERNAL;
+    ctx->error.message = "The object cannot be decrypted.";
+
+    return NGX_ERROR;
+}
+
+
+/* the buffer a stored frame is gathered in: one of ours, reused */
+
+static ngx_buf_t *
+ngx_http_s3_kms_be_frame_buf(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, size_t unit)
+{
+    size_t                size;
+    ngx_chain_t          *cl;
+    ngx_http_upstream_t  *u;
+
+    if (ctx->frame != NULL) {
+        return ctx->frame;
+    }
+
+    u = r->upstream;
+
+    cl = ngx_chain_get_free_buf(r->pool, &u->free_bufs);
+    if (cl == NULL) {
+        return NULL;
+    }
+
+    ctx->frame = cl->buf;
+    ngx_free_chain(r->pool, cl);
+
+    if (ctx->frame->start == NULL
+        || (size_t) (ctx->frame->end - ctx->frame->start) < unit)
+    {
+        /* a whole frame: F + 16, 64 KiB + 16 by default */
+
+        size = ngx_max(unit, 65536 + 16);
+
+        ctx->frame->start = ngx_palloc(r->pool, size);
+        if (ctx->frame->start == NULL) {
+            return NULL;
+        }
+
+        ctx->frame->end = ctx->frame->start + size;
+    }
+
+    ctx->frame->pos = ctx->frame->start;
+    ctx->frame->last = ctx->frame->start;
+    ctx->frame_fill = 0;
+
+    return ctx->frame;
 }
 
 
@@ -1238,33 +1409,8 @@ ngx_http_s3_kms_be_decrypt_filter(void *data, ssize_t bytes)
             return NGX_ERROR;
         }
 
-        if (ctx->frame == NULL) {
-            cl = ngx_chain_get_free_buf(r->pool, &u->free_bufs);
-            if (cl == NULL) {
-                return NGX_ERROR;
-            }
-
-            ctx->frame = cl->buf;
-            ngx_free_chain(r->pool, cl);
-
-            if (ctx->frame->start == NULL
-                || (size_t) (ctx->frame->end - ctx->frame->start) < unit)
-            {
-                /* a whole frame: F + 16, 64 KiB + 16 by default */
-
-                size_t  size = ngx_max(unit, 65536 + 16);
-
-                ctx->frame->start = ngx_palloc(r->pool, size);
-                if (ctx->frame->start == NULL) {
-                    return NGX_ERROR;
-                }
-
-                ctx->frame->end = ctx->frame->start + size;
-            }
-
-            ctx->frame->pos = ctx->frame->start;
-            ctx->frame->last = ctx->frame->start;
-            ctx->frame_fill = 0;
+        if (ngx_http_s3_kms_be_frame_buf(r, ctx, unit) == NULL) {
+            return NGX_ERROR;
         }
 
         need = unit - ctx->frame_fill;

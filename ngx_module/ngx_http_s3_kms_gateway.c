@@ -1574,6 +1574,7 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
     ngx_int_t                     n;
     ngx_table_elt_t              *range;
     kms_call_t                   *call;
+    s3_objfmt_hdr_t               hdr;
     ngx_http_s3_kms_obj_t        *o = &ctx->obj;
     ngx_http_s3_kms_main_conf_t  *mcf;
 
@@ -1601,6 +1602,23 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
             ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
             return;
         }
+    }
+
+    /*
+     * The metadata's length must be the header's: the header's is
+     * authenticated by every frame, the metadata's by nothing, and the
+     * answer's length comes from it (a shortened ssek-len would drop the
+     * object's end without an error).
+     */
+
+    if (s3_objfmt_hdr_parse(o->hdr, S3_OBJFMT_HDR_LEN, &hdr) != S3_OBJFMT_OK
+        || hdr.len != (uint64_t) o->len || hdr.part != 0)
+    {
+        ctx->error.reason = "the metadata does not match the stored header";
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL,
+                                "The object cannot be decrypted.");
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+        return;
     }
 
     /* the client's Range against the plaintext length */
@@ -1684,6 +1702,19 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
     return;
 
 pass:
+
+    /* a plaintext object (or none): the backend answers the Range itself */
+
+    range = ngx_http_s3_kms_find_header(r, "range");
+
+    if (range != NULL
+        && ngx_http_s3_kms_be_header(ctx, "range", range->value.data,
+                                     range->value.len)
+           != NGX_OK)
+    {
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
 
     ngx_http_s3_kms_gw_finish(r, ctx, ngx_http_s3_kms_be_start(r, ctx));
 }

@@ -725,7 +725,8 @@ sub checksum_b64 {
 #   wait_response: then wait for the answer), shutdown (shut the writing
 #   side after the body, then read the answer),
 #   expect (Expect: 100-continue: wait for the interim answer first),
-#   head (no body in the answer), timeout.
+#   head (no body in the answer), timeout, pause_at and on_pause (once
+#   this many body bytes came, on_pause is called, then reading goes on).
 # Returns { status, reason, headers (lowercase names => value, joined by
 # ", "), hlist, body, length (Content-Length, if any), short (the
 # connection ended before Content-Length bytes), eof (the server closed the
@@ -784,8 +785,11 @@ sub http_raw {
         %r = (%r, status => 0, headers => {}, hlist => []);
         $self->_read_head($s, \$buf, \%r, $timeout) or last;
     }
+    $r{pause_at} = $o{pause_at};
+    $r{on_pause} = $o{on_pause};
     $self->_read_body($s, \$buf, \%r, $timeout, $o{head} || $o{method} eq 'HEAD')
         if $r{status};
+    delete @r{qw(pause_at on_pause)};
     close $s;
     return \%r;
 }
@@ -845,6 +849,10 @@ sub _read_body {
     if (defined $h->{'content-length'}) {
         my $len = $r->{length} = $h->{'content-length'};
         while (length $$buf < $len) {
+            if (defined $r->{pause_at} && length $$buf >= $r->{pause_at}) {
+                delete $r->{pause_at};
+                $r->{on_pause}->() if $r->{on_pause};
+            }
             my $n = $self->_fill($s, $buf, $deadline);
             if ($n <= 0) { $r->{eof} = 1 if $n == 0; $r->{timeout} = 1 if $n < 0; last }
         }
