@@ -53,6 +53,7 @@ static ngx_buf_t *ngx_http_s3_kms_body_obuf(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_kms_body_fail(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, s3_err_t err);
+static ngx_int_t ngx_http_s3_kms_body_md5(ngx_http_s3_kms_gw_ctx_t *ctx);
 
 
 static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
@@ -1666,6 +1667,14 @@ ngx_http_s3_kms_body_run(ngx_http_request_t *r,
                                            ob->last, ob->end - ob->last,
                                            &written);
 
+                if (ctx->md5_on && consumed
+                    && s3_checksum_update(&ctx->md5, ctx->span.data,
+                                          consumed)
+                       != S3_OK)
+                {
+                    return ngx_http_s3_kms_body_fail(r, ctx, S3_ERR_INTERNAL);
+                }
+
                 if (rc != S3_OBJFMT_OK && rc != S3_OBJFMT_AGAIN
                     && rc != S3_OBJFMT_HELD)
                 {
@@ -1754,6 +1763,10 @@ ngx_http_s3_kms_body_run(ngx_http_request_t *r,
                 return ngx_http_s3_kms_body_fail(r, ctx, err);
             }
 
+            if (ngx_http_s3_kms_body_md5(ctx) != NGX_OK) {
+                return ngx_http_s3_kms_body_fail(r, ctx, S3_ERR_INTERNAL);
+            }
+
             if (ctx->enc) {
                 rc = s3_objfmt_enc_release(ctx->enc);
                 if (rc != S3_OBJFMT_OK) {
@@ -1831,6 +1844,37 @@ ngx_http_s3_kms_body_run(ngx_http_request_t *r,
             break;
         }
     }
+
+    return NGX_OK;
+}
+
+
+/* SSE-S3: the plaintext's MD5, the object's ETag */
+
+static ngx_int_t
+ngx_http_s3_kms_body_md5(ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    size_t         n;
+    unsigned char  md[S3_CHECKSUM_MAX_LEN];
+
+    if (!ctx->internal_key) {
+        return NGX_OK;
+    }
+
+    if (ctx->md5_on) {
+        if (s3_checksum_final(&ctx->md5, md, &n) != S3_OK || n != 16) {
+            return NGX_ERROR;
+        }
+
+    } else if (ctx->payload->has_md5) {
+        ngx_memcpy(md, ctx->payload->md5_want, 16);      /* verified */
+
+    } else {
+        return NGX_OK;
+    }
+
+    ngx_hex_dump(ctx->md5_hex, md, 16);
+    ctx->md5_done = 1;
 
     return NGX_OK;
 }

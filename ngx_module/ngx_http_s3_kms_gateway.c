@@ -80,6 +80,10 @@ static ngx_int_t ngx_http_s3_kms_gw_sse_headers(ngx_http_request_t *r,
     ngx_uint_t bucket_key);
 static void ngx_http_s3_kms_gw_index_del(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
+static ngx_int_t ngx_http_s3_kms_gw_conditionals(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static ngx_int_t ngx_http_s3_kms_gw_md5_etag(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_index_written(void *data, redisReply *reply);
 static ngx_int_t ngx_http_s3_kms_gw_index_key(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *out);
@@ -1087,6 +1091,17 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
     ngx_memcpy(ctx->seg_hdr, s3_objfmt_enc_header(ctx->enc),
                S3_OBJFMT_HDR_LEN);
 
+    /* SSE-S3's ETag: the MD5 of the plaintext (a Content-MD5 has it) */
+
+    if (ctx->internal_key && !ctx->payload->has_md5) {
+        if (s3_checksum_init(&ctx->md5, S3_CKSUM_MD5) != S3_OK) {
+            ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
+            goto failed;
+        }
+
+        ctx->md5_on = 1;
+    }
+
     /* the internal metadata of DESIGN.md section 3 */
 
     ctx->dek_blob = ngx_pnalloc(r->pool, kms_base64_encoded_len(blen));
@@ -1178,8 +1193,8 @@ ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx)
 {
     u_char                        lenbuf[NGX_OFF_T_LEN], stbuf[NGX_OFF_T_LEN];
-    const char                   *argv[20];
-    size_t                        argvlen[20];
+    const char                   *argv[24];
+    size_t                        argvlen[24];
     ngx_str_t                     key;
     ngx_uint_t                    n;
     ngx_http_s3_kms_main_conf_t  *mcf;
@@ -1214,6 +1229,11 @@ ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
     arg("ctx", 3);
     arg(ctx->ctx_b64 ? ctx->ctx_b64 : (u_char *) "",
         ctx->ctx_b64 ? ngx_strlen(ctx->ctx_b64) : 0);
+
+    if (ctx->md5_done) {
+        arg("md5", 3);
+        arg(ctx->md5_hex, 32);
+    }
 #undef arg
 
     /* a cache of what the backend holds: the answer does not wait for it */
@@ -1318,12 +1338,6 @@ ngx_http_s3_kms_gw_get(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* HEAD: the backend's metadata is all it takes */
-
-    if (ctx->mode == NGX_HTTP_S3_KMS_BE_HEAD) {
-        return ngx_http_s3_kms_be_start(r, ctx);
-    }
-
     if (ngx_http_s3_kms_gw_index_key(r, ctx, &key) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1338,6 +1352,12 @@ ngx_http_s3_kms_gw_get(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
                                                 ngx_http_s3_kms_gw_index_reply,
                                                 r);
     if (ctx->redis_req == NULL) {
+
+        if (ctx->mode == NGX_HTTP_S3_KMS_BE_HEAD) {
+            /* HEAD needs neither the index nor the KMS */
+            return ngx_http_s3_kms_be_start(r, ctx);
+        }
+
         ctx->error.reason = "Redis is not reachable";
         ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_SERVICE_UNAVAILABLE, NULL);
         return NGX_ERROR;
@@ -1374,14 +1394,16 @@ ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r, redisReply *reply)
     ctx->redis_req = NULL;
     o = &ctx->obj;
 
-    if (reply == NULL) {
+    if (reply == NULL && ctx->mode != NGX_HTTP_S3_KMS_BE_HEAD) {
         ctx->error.reason = "Redis did not answer";
         ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_SERVICE_UNAVAILABLE, NULL);
         ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
         return;
     }
 
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2) {
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements >= 2)
+    {
 
         for (i = 0; i + 1 < reply->elements; i += 2) {
             e = reply->element[i];
@@ -1424,8 +1446,16 @@ ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r, redisReply *reply)
                 o->dek = v;
             } else if (is("ctx")) {
                 o->ctx = v;
+            } else if (is("md5") && v.len == 32) {
+                ctx->idx_md5 = v;
             }
 #undef is
+        }
+
+        ctx->idx_etag = o->etag;
+
+        if (ctx->mode == NGX_HTTP_S3_KMS_BE_HEAD) {
+            goto head;
         }
 
         if (o->etag.len && o->len >= 0 && o->hdr_len && o->dek.len
@@ -1444,10 +1474,33 @@ ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r, redisReply *reply)
     ngx_memzero(o, sizeof(ngx_http_s3_kms_obj_t));
     o->len = -1;
     o->stored = -1;
+    ngx_str_null(&ctx->idx_etag);
+    ngx_str_null(&ctx->idx_md5);
+
+    if (ctx->mode == NGX_HTTP_S3_KMS_BE_HEAD) {
+        goto head;
+    }
 
     if (ngx_http_s3_kms_gw_probe(r, ctx) != NGX_OK) {
         ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
+
+    return;
+
+head:
+
+    /* HEAD: the backend's metadata, the index's ETag where it knows it */
+
+    ngx_memzero(o, sizeof(ngx_http_s3_kms_obj_t));
+    o->len = -1;
+    o->stored = -1;
+
+    if (ngx_http_s3_kms_gw_conditionals(r, ctx) != NGX_OK) {
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_s3_kms_gw_finish(r, ctx, ngx_http_s3_kms_be_start(r, ctx));
 }
 
 
@@ -1821,6 +1874,10 @@ ngx_http_s3_kms_gw_get_start(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ngx_http_s3_kms_gw_conditionals(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     /* the object the metadata came from, not one written since */
 
     if (ngx_http_s3_kms_find_header(r, "if-match") == NULL
@@ -1918,12 +1975,31 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
             }
         }
 
+        if (ctx->md5_done && u->headers_in.etag) {
+            p = ngx_pnalloc(r->pool, 34);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            p[0] = '"';
+            ngx_memcpy(p + 1, ctx->md5_hex, 32);
+            p[33] = '"';
+            u->headers_in.etag->value.data = p;
+            u->headers_in.etag->value.len = 34;
+        }
+
         u->headers_in.content_length_n = 0;
         return NGX_OK;
 
     case NGX_HTTP_S3_KMS_BE_HEAD:
     case NGX_HTTP_S3_KMS_BE_GET:
         break;
+    }
+
+    if (status == NGX_HTTP_NOT_MODIFIED
+        && ngx_http_s3_kms_gw_md5_etag(r, ctx) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (status == NGX_HTTP_PRECONDITION_FAILED && ctx->dec
@@ -2002,9 +2078,109 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
 
     if (ngx_http_s3_kms_gw_sse_headers(r, ctx, &o->alg, &o->key_arn,
                                        o->bk.len != 0)
-        != NGX_OK)
+        != NGX_OK
+        || ngx_http_s3_kms_gw_md5_etag(r, ctx) != NGX_OK)
     {
         return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * An SSE-S3 object's ETag is its plaintext's MD5, as on S3, where the
+ * index knows it and the backend still holds the object it indexed.
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_md5_etag(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    u_char               *p;
+    ngx_table_elt_t      *etag;
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+    etag = u->headers_in.etag;
+
+    if (ctx->idx_md5.len != 32 || etag == NULL
+        || etag->value.len != ctx->idx_etag.len
+        || ngx_strncmp(etag->value.data, ctx->idx_etag.data,
+                       ctx->idx_etag.len) != 0)
+    {
+        return NGX_OK;
+    }
+
+    if (ctx->obj.alg.len && !(ctx->obj.alg.len == 6
+                              && ngx_strncmp(ctx->obj.alg.data, "AES256", 6)
+                                 == 0))
+    {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, 34);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    p[0] = '"';
+    ngx_memcpy(p + 1, ctx->idx_md5.data, 32);
+    p[33] = '"';
+
+    etag->value.data = p;
+    etag->value.len = 34;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A client's If-Match or If-None-Match naming the MD5 ETag of an SSE-S3
+ * object names the backend's ETag of it for the backend.
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_conditionals(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    u_char        *v;
+    size_t         len;
+    ngx_uint_t     i;
+    ngx_keyval_t  *kv;
+
+    if (ctx->idx_md5.len != 32 || ctx->idx_etag.len == 0) {
+        return NGX_OK;
+    }
+
+    kv = ctx->be_headers.elts;
+
+    for (i = 0; i < ctx->be_headers.nelts; i++) {
+
+        if (!((kv[i].key.len == 8
+               && ngx_strncmp(kv[i].key.data, "if-match", 8) == 0)
+              || (kv[i].key.len == 13
+                  && ngx_strncmp(kv[i].key.data, "if-none-match", 13) == 0)))
+        {
+            continue;
+        }
+
+        v = kv[i].value.data;
+        len = kv[i].value.len;
+
+        if (len >= 2 && v[0] == 'W' && v[1] == '/') {
+            v += 2;
+            len -= 2;
+        }
+
+        if (len == 34 && v[0] == '"' && v[33] == '"') {
+            v++;
+            len -= 2;
+        }
+
+        if (len == 32 && ngx_strncasecmp(v, ctx->idx_md5.data, 32) == 0) {
+            kv[i].value = ctx->idx_etag;
+        }
     }
 
     return NGX_OK;
@@ -2575,6 +2751,11 @@ ngx_http_s3_kms_gw_cleanup(void *data)
 
     if (ctx->payload && ctx->has_payload) {
         s3_payload_cleanup(ctx->payload);
+    }
+
+    if (ctx->md5_on) {
+        s3_checksum_cleanup(&ctx->md5);
+        ctx->md5_on = 0;
     }
 
     s3_objfmt_enc_free(ctx->enc);

@@ -114,6 +114,16 @@ typedef struct {
     u_char                      *ctx_b64;      /* x-amz-meta-ssek-ctx */
     const char                  *key_arn;
 
+    /* SSE-S3: S3's ETag is the plaintext's MD5, which the index keeps */
+    s3_checksum_t                md5;
+    ngx_uint_t                   md5_on;
+    ngx_uint_t                   md5_done;
+    u_char                       md5_hex[32];
+
+    /* what the index said, apart from what the backend answers */
+    ngx_str_t                    idx_etag;
+    ngx_str_t                    idx_md5;
+
     /* GET: decryption of the response body */
     s3_objfmt_dec_t             *dec;
     ngx_buf_t                   *frame;        /* being gathered */
