@@ -2415,6 +2415,19 @@ ngx_http_s3_kms_gw_send_error(ngx_http_request_t *r,
 
     ctx->own_error = 1;
 
+    if (r->request_body == NULL && !r->discard_body
+        && (r->headers_in.content_length_n > 0 || r->headers_in.chunked))
+    {
+        /*
+         * Refused before its body was read (and before 100 Continue): the
+         * unread body must not be taken for the next request.  S3 closes
+         * such a connection too.
+         */
+
+        r->keepalive = 0;
+        r->lingering_close = 1;
+    }
+
     out = ngx_http_s3_kms_gw_error_body(r, ctx);
     if (out == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

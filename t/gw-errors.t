@@ -195,6 +195,26 @@ put_fails('an encryption context that is not base64 JSON', 400,
     untouched('k/nolength', undef, 'no length');
 }
 
+# a refusal before the body was read: the unread body is never taken for
+# the next request on the connection (the connection closes, as on S3)
+{
+    my $bad = $t->s3_request_bytes(method => 'PUT', bucket => $B,
+        key => 'k/refused', body => 'x' x 10,
+        headers => { 'x-amz-server-side-encryption' => 'aws:kms',
+                     'x-amz-server-side-encryption-aws-kms-key-id'
+                         => 'alias/none' });
+    my $next = $t->s3_request_bytes(method => 'GET', bucket => $B,
+                                    key => 'k/refused');
+    my @res = $t->http_pipeline(requests => [$bad, $next]);
+    $t->is_s3_error($res[0], 400, 'KMS.NotFoundException',
+                    'a refused PUT with its body unread');
+    ok(@res == 1 || ($res[1]{status} == 404 && $res[1]{body} =~ /NoSuchKey/),
+       '... the next request is not made of the unread body')
+        or diag "$res[1]{status} $res[1]{body}";
+    is(($res[0]{headers}{connection} // ''), 'close',
+       '... and the connection closes');
+}
+
 # ---- GET and HEAD with SSE headers ----------------------------------------------------------
 
 older('k/plain');

@@ -794,6 +794,48 @@ sub http_raw {
     return \%r;
 }
 
+# Several requests written at once on one connection (raw bytes each);
+# their answers, in order, as http_raw gives them (the last may be
+# missing when the server closed the connection).
+sub http_pipeline {
+    my ($self, %o) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $o{port} // $self->{s3_port},
+                                  Proto => 'tcp', Timeout => 5)
+        or croak "connect: $!";
+    binmode $s;
+    local $SIG{PIPE} = 'IGNORE';
+    $self->_send_all($s, join '', @{$o{requests}});
+    my $buf = '';
+    my @res;
+    for my $req (@{$o{requests}}) {
+        my %r = (status => 0, headers => {}, hlist => [], body => '');
+        $self->_read_head($s, \$buf, \%r, $o{timeout} // 10) or last;
+        $self->_read_body($s, \$buf, \%r, $o{timeout} // 10,
+                          $req =~ /^HEAD /);
+        push @res, \%r;
+        last if $r{eof};
+    }
+    close $s;
+    return @res;
+}
+
+# The raw bytes of a signed request (s3_request's options).
+sub s3_request_bytes {
+    my ($self, %o) = @_;
+    my $bytes;
+    no warnings 'redefine';
+    local *http_raw = sub {
+        my ($self, %h) = @_;
+        $bytes = "$h{method} $h{target} HTTP/1.1\r\n"
+               . join('', map { "$_->[0]: $_->[1]\r\n" } @{$h{headers}})
+               . "\r\n" . $h{body};
+        return {};
+    };
+    $self->s3_request(%o);
+    return $bytes;
+}
+
 sub _send_all {
     my ($self, $s, $data) = @_;
     my $off = 0;
