@@ -1642,6 +1642,26 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
         }
 
         if (!o->encrypted) {
+
+            /*
+             * Stored bytes in our format without our metadata: the
+             * remains of a PUT a backend kept although it was aborted
+             * (one that writes streams in place), or metadata stripped.
+             * Never served raw as if it were the object.
+             */
+
+            if (o->hdr_len == S3_OBJFMT_HDR_LEN
+                && s3_objfmt_hdr_parse(o->hdr, S3_OBJFMT_HDR_LEN, &hdr)
+                   == S3_OBJFMT_OK)
+            {
+                ctx->error.reason = "stored in the gateway's format, but "
+                                    "without its metadata";
+                ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL,
+                                        "The object cannot be decrypted.");
+                ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+                return;
+            }
+
             /* written before the gateway: served as it is */
             ctx->mode = NGX_HTTP_S3_KMS_BE_PASS;
             goto pass;

@@ -166,6 +166,13 @@ $r = $t->s3_request(method => 'HEAD', bucket => $B, key => 'legacy');
 ok($r->{status} == 200 && $r->{headers}{'content-length'} == 150000,
    '... and HEAD');
 
+# our ciphertext without its metadata (stripped, or the remains of an
+# aborted PUT a backend kept): refused, never served raw
+rewrite('stripped', $stored, { 'x-amz-meta-owner' => 'x' });
+$r = get('stripped');
+$t->is_s3_error($r, 500, 'InternalError',
+                'ciphertext without its ssek metadata: refused, not served raw');
+
 # ---- Redis stopped ----------------------------------------------------------------------
 
 $t->stop_redis;
