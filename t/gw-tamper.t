@@ -46,7 +46,9 @@ sub rewrite {
 sub get_past_change {
     my ($k, %o) = @_;
     my $r = get($k, %o);
-    if ($r->{status} == 503 && $r->{body} =~ /SlowDown/) {
+    for (1 .. 5) {
+        last unless $r->{status} == 503 && $r->{body} =~ /SlowDown/;
+        sleep 0.1;          # the index entry's removal is on its way
         $r = get($k, %o);
     }
     return $r;

@@ -1,0 +1,11 @@
+use strict; use warnings; use lib 't/lib'; use Test::More; use S3KMS::Test;
+my $t = S3KMS::Test->new(name => 'scratch');
+$t->start_redis; $t->start_moto; $t->start_nginx;
+my $r = $t->s3_request(method => 'PUT', bucket => 'bkt1');
+$r = $t->s3_request(method => 'GET', path => '/bkt1/', query => {'list-type' => 2, prefix => 'http/'});
+diag "$r->{status} $r->{body}";
+$r = $t->s3_request(method => 'GET', path => '/bkt1/', query => {'list-type' => 2});
+diag "$r->{status} $r->{body}";
+$r = $t->s3_request(method => 'GET', path => '/bkt1', query => {'list-type' => 2, prefix => 'http/'});
+diag "$r->{status} $r->{body}";
+$t->done;
