@@ -1569,11 +1569,17 @@ ngx_http_s3_kms_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return rc;
     }
 
-    if (out == NULL && !ctx->body_done) {
-        return ngx_http_next_request_body_filter(r, NULL);
+    rc = ngx_http_next_request_body_filter(r, out);
+
+    /* the save filter links the buffers in links of its own */
+
+    while (out) {
+        cl = out;
+        out = out->next;
+        ngx_free_chain(r->pool, cl);
     }
 
-    return ngx_http_next_request_body_filter(r, out);
+    return rc;
 }
 
 
@@ -1699,18 +1705,16 @@ ngx_http_s3_kms_body_run(ngx_http_request_t *r,
             ctx->span.len -= consumed;
             ob->last += written;
 
+            if (ctx->span.len == 0) {
+                /* the whole span is in: its input bytes are consumed */
+                ctx->span_buf->pos += ctx->span_used;
+                ctx->span_used = 0;
+            }
+
             if (ob->last == ob->end) {
                 goto emit;
             }
 
-            if (ctx->span.len) {
-                continue;
-            }
-
-            /* the whole span is in: its input bytes are consumed */
-
-            ctx->span_buf->pos += ctx->span_used;
-            ctx->span_used = 0;
             continue;
         }
 
@@ -1818,11 +1822,11 @@ ngx_http_s3_kms_body_run(ngx_http_request_t *r,
             goto emit;
         }
 
-        /* input ran dry: send what is filled, keep the data flowing */
-
-        if (ctx->ofill && ctx->ofill->last > ctx->ofill->pos) {
-            goto emit;
-        }
+        /*
+         * Input ran dry: a partly filled buffer waits for more (the
+         * client is sending; at its end the buffer goes with the final
+         * frame).  Full buffers only: fewer, larger writes to the backend.
+         */
 
         break;
 

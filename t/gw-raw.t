@@ -85,6 +85,9 @@ for my $size (1, $F - 1, $F + 1) {
 roundtrip('streaming-66560', $t->bytes(66560, 'aws'), payload => 'streaming');
 roundtrip('streaming-8k-chunks', $t->bytes(3 * $F + 5, 'c8'),
           payload => 'streaming', chunk => 8192);
+# a chunk whose data fills an output buffer exactly (72 + 65464 = 64 KiB)
+roundtrip('streaming-exact-fill', $t->bytes(3 * $F + 5, 'fill'),
+          payload => 'streaming', chunk => 65464);
 roundtrip('unsigned-trailer-odd-chunks', $t->bytes(200001, 'odd'),
           payload => 'unsigned-trailer', chunk => 10007);
 

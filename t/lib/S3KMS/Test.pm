@@ -725,6 +725,9 @@ sub checksum_b64 {
 #   wait_response: then wait for the answer), shutdown (shut the writing
 #   side after the body, then read the answer),
 #   expect (Expect: 100-continue: wait for the interim answer first),
+#   body_gen (a sub giving the body piece by piece, undef at the end),
+#   body_sink (a sub taking the answer's body piece by piece; then only
+#   its length is kept, as received),
 #   head (no body in the answer), timeout, pause_at and on_pause (once
 #   this many body bytes came, on_pause is called, then reading goes on).
 # Returns { status, reason, headers (lowercase names => value, joined by
@@ -765,6 +768,12 @@ sub http_raw {
         }
     }
 
+    if ($o{body_gen}) {
+        while (defined(my $c = $o{body_gen}->())) {
+            last unless $self->_send_all($s, $c);
+        }
+    }
+
     my $n = defined $limit && $limit < length $body ? $limit : length $body;
     my $off = 0;
     while ($off < $n) {
@@ -787,9 +796,10 @@ sub http_raw {
     }
     $r{pause_at} = $o{pause_at};
     $r{on_pause} = $o{on_pause};
+    $r{sink} = $o{body_sink};
     $self->_read_body($s, \$buf, \%r, $timeout, $o{head} || $o{method} eq 'HEAD')
         if $r{status};
-    delete @r{qw(pause_at on_pause)};
+    delete @r{qw(pause_at on_pause sink)};
     close $s;
     return \%r;
 }
@@ -886,6 +896,26 @@ sub _read_body {
     my $deadline = time + $timeout;
     my $h = $r->{headers};
     if ($head || $r->{status} == 204 || $r->{status} == 304) {
+        return;
+    }
+    if (defined $h->{'content-length'} && $r->{sink}) {
+        # streamed to the sink, not kept
+        my $len = $r->{length} = $h->{'content-length'};
+        my $got = 0;
+        while (1) {
+            if (length $$buf) {
+                my $take = length $$buf;
+                $take = $len - $got if $take > $len - $got;
+                $r->{sink}->(substr($$buf, 0, $take));
+                $got += $take;
+                $$buf = '';
+            }
+            last if $got >= $len;
+            my $n = $self->_fill($s, $buf, time + $timeout);
+            if ($n <= 0) { $r->{eof} = 1 if $n == 0; $r->{timeout} = 1 if $n < 0; last }
+        }
+        $r->{received} = $got;
+        $r->{short} = $got < $len ? 1 : 0;
         return;
     }
     if (defined $h->{'content-length'}) {
