@@ -45,6 +45,9 @@ static ngx_int_t ngx_http_s3_kms_be_chunked_filter(void *data,
 static ngx_int_t ngx_http_s3_kms_be_decrypt_filter(void *data,
     ssize_t bytes);
 static ngx_int_t ngx_http_s3_kms_be_probe_filter(void *data, ssize_t bytes);
+static ngx_int_t ngx_http_s3_kms_be_list_filter(void *data, ssize_t bytes);
+static ngx_int_t ngx_http_s3_kms_be_list_add(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, u_char *p, size_t n);
 static ngx_int_t ngx_http_s3_kms_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_s3_kms_body_run(ngx_http_request_t *r,
@@ -1179,6 +1182,17 @@ ngx_http_s3_kms_be_filter_init(void *data)
         return NGX_OK;
     }
 
+    if (ctx->mode == NGX_HTTP_S3_KMS_BE_LIST) {
+        u->input_filter = ngx_http_s3_kms_be_list_filter;
+        u->length = u->headers_in.chunked ? 1 : ctx->obj.stored;
+
+        if (u->length == 0) {
+            u->keepalive = !u->headers_in.connection_close;
+        }
+
+        return NGX_OK;
+    }
+
     if (u->headers_in.chunked) {
         if (ctx->dec) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -1511,6 +1525,121 @@ ngx_http_s3_kms_be_probe_filter(void *data, ssize_t bytes)
             u->keepalive = !u->headers_in.connection_close;
         }
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A listing: the whole document (chunked or not) in a buffer of ours, up
+ * to S3_XML_LIST_MAX_LEN; the upstream's buffer is reused for each read.
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_be_list_filter(void *data, ssize_t bytes)
+{
+    ngx_http_request_t         *r = data;
+
+    ngx_int_t                   rc;
+    ngx_buf_t                   in;
+    ngx_http_upstream_t        *u;
+    ngx_http_s3_kms_gw_ctx_t   *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+    u = r->upstream;
+
+    if (!u->headers_in.chunked) {
+        if (u->length >= 0 && bytes > u->length) {
+            bytes = u->length;
+        }
+
+        if (ngx_http_s3_kms_be_list_add(r, ctx, u->buffer.last, bytes)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (u->length >= 0) {
+            u->length -= bytes;
+        }
+
+        return NGX_OK;
+    }
+
+    ngx_memzero(&in, sizeof(ngx_buf_t));
+    in.pos = u->buffer.last;
+    in.last = u->buffer.last + bytes;
+
+    while (in.pos < in.last) {
+
+        rc = ngx_http_parse_chunked(r, &in, &ctx->chunked);
+
+        if (rc == NGX_OK) {
+            size_t  n = ngx_min((off_t) (in.last - in.pos),
+                                ctx->chunked.size);
+
+            if (ngx_http_s3_kms_be_list_add(r, ctx, in.pos, n) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            in.pos += n;
+            ctx->chunked.size -= n;
+            continue;
+        }
+
+        if (rc == NGX_DONE) {
+            u->length = 0;
+            break;
+        }
+
+        if (rc == NGX_AGAIN) {
+            break;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "s3_kms: the backend sent an invalid chunked body");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_s3_kms_be_list_add(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, u_char *p, size_t n)
+{
+    u_char  *d;
+    size_t   cap;
+
+    if (ctx->list_len + n > ctx->list_cap) {
+
+        if (ctx->list_len + n > S3_XML_LIST_MAX_LEN) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "s3_kms: the backend's listing is over %uz bytes",
+                          (size_t) S3_XML_LIST_MAX_LEN);
+            return NGX_ERROR;
+        }
+
+        cap = ngx_max(ctx->list_cap * 2, 64 * 1024);
+        cap = ngx_max(cap, ctx->list_len + n);
+        cap = ngx_min(cap, (size_t) S3_XML_LIST_MAX_LEN);
+
+        d = ngx_pnalloc(r->pool, cap);
+        if (d == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ctx->list_len) {
+            ngx_memcpy(d, ctx->list_data, ctx->list_len);
+        }
+
+        ctx->list_data = d;
+        ctx->list_cap = cap;
+    }
+
+    ngx_memcpy(ctx->list_data + ctx->list_len, p, n);
+    ctx->list_len += n;
 
     return NGX_OK;
 }

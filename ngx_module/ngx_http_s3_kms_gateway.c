@@ -80,6 +80,10 @@ static ngx_int_t ngx_http_s3_kms_gw_sse_headers(ngx_http_request_t *r,
     ngx_uint_t bucket_key);
 static void ngx_http_s3_kms_gw_index_del(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
+static void ngx_http_s3_kms_gw_index_write(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *etag, off_t len, off_t stored,
+    u_char *hdr, ngx_str_t *alg, ngx_str_t *key_arn, ngx_str_t *dek,
+    ngx_str_t *cb, ngx_str_t *md5);
 static ngx_int_t ngx_http_s3_kms_gw_conditionals(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_kms_gw_md5_etag(ngx_http_request_t *r,
@@ -87,6 +91,14 @@ static ngx_int_t ngx_http_s3_kms_gw_md5_etag(ngx_http_request_t *r,
 static void ngx_http_s3_kms_gw_index_written(void *data, redisReply *reply);
 static ngx_int_t ngx_http_s3_kms_gw_index_key(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *out);
+static ngx_int_t ngx_http_s3_kms_gw_list(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static void ngx_http_s3_kms_gw_list_got(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static void ngx_http_s3_kms_gw_list_reply(void *data, redisReply *reply);
+static void ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static ngx_str_t ngx_http_s3_kms_gw_etag_core(u_char *p, size_t len);
 static void ngx_http_s3_kms_gw_cleanup(void *data);
 static ngx_http_s3_kms_gw_ctx_t *ngx_http_s3_kms_gw_filter_ctx(
     ngx_http_request_t *r, ngx_uint_t create);
@@ -228,8 +240,18 @@ ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
             rc = ngx_http_s3_kms_gw_get(r, ctx);
             break;
 
-        case S3_CLASS_PASS:
         case S3_CLASS_LIST:
+            if (ctx->s3->op == S3_OP_LIST_OBJECTS
+                || ctx->s3->op == S3_OP_LIST_OBJECTS_V2
+                || ctx->s3->op == S3_OP_LIST_OBJECT_VERSIONS)
+            {
+                rc = ngx_http_s3_kms_gw_list(r, ctx);
+                break;
+            }
+
+            /* fall through */
+
+        case S3_CLASS_PASS:
             rc = ngx_http_s3_kms_gw_pass(r, ctx);
             break;
 
@@ -1192,6 +1214,41 @@ void
 ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx)
 {
+    ngx_str_t  alg, arn, dek, cb, md5;
+
+    if (ctx->internal_key) {
+        ngx_str_set(&alg, "AES256");
+    } else {
+        ngx_str_set(&alg, "aws:kms");
+    }
+
+    arn.data = (u_char *) ctx->key_arn;
+    arn.len = ngx_strlen(ctx->key_arn);
+    dek.data = ctx->dek_blob;
+    dek.len = ctx->dek_blob_len;
+    cb.data = ctx->ctx_b64;
+    cb.len = ctx->ctx_b64 ? ngx_strlen(ctx->ctx_b64) : 0;
+    md5.data = ctx->md5_hex;
+    md5.len = ctx->md5_done ? 32 : 0;
+
+    ngx_http_s3_kms_gw_index_write(r, ctx, &ctx->obj.etag, ctx->plain_len,
+                                   ctx->be_length, ctx->seg_hdr, &alg, &arn,
+                                   &dek, &cb, &md5);
+}
+
+
+/*
+ * The index entry of an object (a cache of what the backend holds: the
+ * answer does not wait for it).  Every field is written, so nothing of an
+ * older object under the key survives.
+ */
+
+static void
+ngx_http_s3_kms_gw_index_write(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *etag, off_t len, off_t stored,
+    u_char *hdr, ngx_str_t *alg, ngx_str_t *key_arn, ngx_str_t *dek,
+    ngx_str_t *cb, ngx_str_t *md5)
+{
     u_char                        lenbuf[NGX_OFF_T_LEN], stbuf[NGX_OFF_T_LEN];
     const char                   *argv[24];
     size_t                        argvlen[24];
@@ -1201,7 +1258,7 @@ ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
 
-    if (mcf->worker == NULL || ctx->obj.etag.len == 0
+    if (mcf->worker == NULL || etag->len == 0
         || ngx_http_s3_kms_gw_index_key(r, ctx, &key) != NGX_OK)
     {
         return;
@@ -1213,30 +1270,24 @@ ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
     arg("HSET", 4);
     arg(key.data, key.len);
     arg("etag", 4);
-    arg(ctx->obj.etag.data, ctx->obj.etag.len);
+    arg(etag->data, etag->len);
     arg("len", 3);
-    arg(lenbuf, ngx_sprintf(lenbuf, "%O", ctx->plain_len) - lenbuf);
+    arg(lenbuf, ngx_sprintf(lenbuf, "%O", len) - lenbuf);
     arg("stored", 6);
-    arg(stbuf, ngx_sprintf(stbuf, "%O", ctx->be_length) - stbuf);
+    arg(stbuf, ngx_sprintf(stbuf, "%O", stored) - stbuf);
     arg("hdr", 3);
-    arg(ctx->seg_hdr, S3_OBJFMT_HDR_LEN);
+    arg(hdr, S3_OBJFMT_HDR_LEN);
     arg("alg", 3);
-    arg(ctx->internal_key ? "AES256" : "aws:kms", ctx->internal_key ? 6 : 7);
+    arg(alg->data, alg->len);
     arg("key", 3);
-    arg(ctx->key_arn, ngx_strlen(ctx->key_arn));
+    arg(key_arn->data, key_arn->len);
     arg("dek", 3);
-    arg(ctx->dek_blob, ctx->dek_blob_len);
+    arg(dek->data, dek->len);
     arg("ctx", 3);
-    arg(ctx->ctx_b64 ? ctx->ctx_b64 : (u_char *) "",
-        ctx->ctx_b64 ? ngx_strlen(ctx->ctx_b64) : 0);
-
-    if (ctx->md5_done) {
-        arg("md5", 3);
-        arg(ctx->md5_hex, 32);
-    }
+    arg(cb->len ? cb->data : (u_char *) "", cb->len);
+    arg("md5", 3);
+    arg(md5->len ? md5->data : (u_char *) "", md5->len);
 #undef arg
-
-    /* a cache of what the backend holds: the answer does not wait for it */
 
     if (ngx_http_s3_kms_redis_send(mcf->worker->redis, (int) n, argv,
                                    argvlen,
@@ -1245,7 +1296,7 @@ ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
         == NULL)
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "s3_kms: %V/%V stored, not indexed: Redis is down",
+                      "s3_kms: %V/%V not indexed: Redis is down",
                       &ctx->bucket, &ctx->key);
     }
 }
@@ -1567,9 +1618,34 @@ ngx_http_s3_kms_gw_probe_handler(ngx_http_request_t *r)
     ctx->be_query = pctx->be_query;
 
     if (ngx_array_init(&ctx->be_headers, r->pool, 4, sizeof(ngx_keyval_t))
-        != NGX_OK
-        || ngx_http_s3_kms_be_header(ctx, "range",
-                                     (u_char *) "bytes=0-71", 10) != NGX_OK)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (pctx->listing) {
+        /* a listing: the client's headers, the whole document kept */
+
+        ngx_keyval_t  *kv;
+        ngx_uint_t     i;
+
+        ctx->mode = NGX_HTTP_S3_KMS_BE_LIST;
+        kv = pctx->be_headers.elts;
+
+        for (i = 0; i < pctx->be_headers.nelts; i++) {
+            if (ngx_http_s3_kms_be_header(ctx, (char *) kv[i].key.data,
+                                          kv[i].value.data, kv[i].value.len)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        return ngx_http_s3_kms_be_start(r, ctx);
+    }
+
+    if (ngx_http_s3_kms_be_header(ctx, "range", (u_char *) "bytes=0-71", 10)
+        != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1590,6 +1666,10 @@ ngx_http_s3_kms_gw_probe_done(ngx_http_request_t *r, void *data,
     if (ctx != NULL && r->upstream) {
         pctx->obj = ctx->obj;
         pctx->obj.status = r->upstream->headers_in.status_n;
+        pctx->list_data = ctx->list_data;
+        pctx->list_len = ctx->list_len;
+        pctx->list_status = (rc == NGX_OK) ? r->upstream->headers_in.status_n
+                                           : 0;
     }
 
     return rc;
@@ -1632,6 +1712,11 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
     ngx_http_s3_kms_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+
+    if (ctx->listing) {
+        ngx_http_s3_kms_gw_list_got(r, ctx);
+        return;
+    }
 
     if (!ctx->index_hit) {
 
@@ -1840,6 +1925,20 @@ ngx_http_s3_kms_gw_get_key_handler(ngx_http_s3_kms_run_t *run)
     rc = (dek != NULL && len == 32)
          ? ngx_http_s3_kms_gw_get_start(r, ctx, dek) : NGX_ERROR;
 
+    if (rc == NGX_DONE && !ctx->index_hit) {
+
+        /* found by the probe, its data key opened: index it again */
+
+        ngx_http_s3_kms_obj_t  *o = &ctx->obj;
+        ngx_str_t               md5 = ngx_null_string;
+
+        ngx_http_s3_kms_gw_index_write(r, ctx, &o->etag, o->len,
+                          (off_t) s3_objfmt_stored_len((uint64_t) o->len,
+                                                       o->hdr[6]),
+                          o->hdr, &o->alg, &o->key_arn, &o->dek, &o->ctx,
+                          &md5);
+    }
+
     kms_call_free(run->call);          /* wipes the data key */
     run->call = NULL;
 
@@ -1930,6 +2029,7 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
     switch (ctx->mode) {
 
     case NGX_HTTP_S3_KMS_BE_PROBE:
+    case NGX_HTTP_S3_KMS_BE_LIST:
         return NGX_OK;
 
     case NGX_HTTP_S3_KMS_BE_PASS:
@@ -2283,6 +2383,269 @@ ngx_http_s3_kms_gw_sse_headers(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/* ---- listings ------------------------------------------------------------------ */
+
+/*
+ * ListObjects, ListObjectsV2, ListObjectVersions: the backend's document
+ * is fetched whole (a subrequest), each entry the index knows (same ETag:
+ * the same object) gets its plaintext size, and the document goes out
+ * with those sizes and without checksums of ciphertext.  Entries the
+ * index does not know keep the backend's size.
+ */
+
+typedef struct {
+    ngx_http_request_t          *request;
+    ngx_uint_t                   index;
+} ngx_http_s3_kms_gw_list_req_t;
+
+
+static ngx_int_t
+ngx_http_s3_kms_gw_list(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    ctx->mode = NGX_HTTP_S3_KMS_BE_PASS;
+    ctx->listing = 1;
+
+    if (ngx_http_s3_kms_gw_forward_headers(r, ctx, 0) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_s3_kms_gw_probe(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_s3_kms_gw_list_got(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    size_t                          i, n;
+    u_char                         *p;
+    const char                     *argv[6];
+    size_t                          argvlen[6];
+    s3_xml_list_entry_t            *en;
+    ngx_http_s3_kms_main_conf_t    *mcf;
+    ngx_http_s3_kms_gw_list_req_t  *lr;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+
+    if (ctx->list_status == 0) {
+        ctx->error.reason = "the backend did not answer";
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_SERVICE_UNAVAILABLE, NULL);
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+        return;
+    }
+
+    if (ctx->list_status != NGX_HTTP_OK
+        || s3_xml_list_parse(ctx->list_data, ctx->list_len, &ctx->xlist)
+           != S3_OK)
+    {
+        /* the backend's error, or a document to leave as it is */
+        ctx->xlist = NULL;
+        ngx_http_s3_kms_gw_list_send(r, ctx);
+        return;
+    }
+
+    n = ctx->xlist->nentries;
+
+    ctx->list_reqs = ngx_pcalloc(r->pool,
+                          (n + 1) * sizeof(ngx_http_s3_kms_redis_req_t *));
+    lr = ngx_palloc(r->pool, (n + 1) * sizeof(ngx_http_s3_kms_gw_list_req_t));
+
+    if (ctx->list_reqs == NULL || lr == NULL) {
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    argv[0] = "HMGET";
+    argvlen[0] = 5;
+    argv[2] = "len";
+    argvlen[2] = 3;
+    argv[3] = "etag";
+    argvlen[3] = 4;
+
+    for (i = 0; i < n; i++) {
+        en = &ctx->xlist->entries[i];
+
+        if (en->delete_marker || en->size < 0 || mcf->worker == NULL) {
+            continue;
+        }
+
+        p = ngx_pnalloc(r->pool, sizeof("ssek:obj:{}:") - 1
+                                 + ctx->bucket.len + en->key.len);
+        if (p == NULL) {
+            break;
+        }
+
+        argv[1] = (const char *) p;
+        p = ngx_sprintf(p, "ssek:obj:{%V}:", &ctx->bucket);
+        p = ngx_cpymem(p, en->key.data, en->key.len);
+        argvlen[1] = p - (u_char *) argv[1];
+
+        lr[i].request = r;
+        lr[i].index = i;
+
+        ctx->list_reqs[i] = ngx_http_s3_kms_redis_send(mcf->worker->redis, 4,
+                                              argv, argvlen,
+                                              ngx_http_s3_kms_gw_list_reply,
+                                              &lr[i]);
+        if (ctx->list_reqs[i] == NULL) {
+            break;              /* Redis is away: the backend's sizes */
+        }
+
+        ctx->list_pending++;
+    }
+
+    if (ctx->list_pending == 0) {
+        ngx_http_s3_kms_gw_list_send(r, ctx);
+    }
+}
+
+
+static void
+ngx_http_s3_kms_gw_list_reply(void *data, redisReply *reply)
+{
+    ngx_http_s3_kms_gw_list_req_t  *lr = data;
+
+    off_t                       len;
+    ngx_str_t                   a, b;
+    ngx_connection_t           *c;
+    ngx_http_request_t         *r;
+    s3_xml_list_entry_t        *en;
+    ngx_http_s3_kms_gw_ctx_t   *ctx;
+
+    r = lr->request;
+    c = r->connection;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    ctx->list_reqs[lr->index] = NULL;
+    en = &ctx->xlist->entries[lr->index];
+
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements == 2
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[1]->type == REDIS_REPLY_STRING)
+    {
+        len = ngx_atoof((u_char *) reply->element[0]->str,
+                        reply->element[0]->len);
+
+        /* the entry is the object the index describes */
+
+        a = ngx_http_s3_kms_gw_etag_core((u_char *) reply->element[1]->str,
+                                         reply->element[1]->len);
+        b = ngx_http_s3_kms_gw_etag_core((u_char *) en->etag.data,
+                                         en->etag.len);
+
+        if (len >= 0 && a.len && a.len == b.len
+            && ngx_strncmp(a.data, b.data, a.len) == 0)
+        {
+            en->new_size = len;
+        }
+    }
+
+    if (--ctx->list_pending == 0) {
+        ngx_http_s3_kms_gw_list_send(r, ctx);
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+
+/* an ETag without its quotes */
+
+static ngx_str_t
+ngx_http_s3_kms_gw_etag_core(u_char *p, size_t len)
+{
+    ngx_str_t  s;
+
+    if (len >= 2 && p[0] == '"' && p[len - 1] == '"') {
+        p++;
+        len -= 2;
+    }
+
+    s.data = p;
+    s.len = len;
+
+    return s;
+}
+
+
+static void
+ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    u_char        *out;
+    size_t         outlen;
+    ngx_int_t      rc;
+    ngx_buf_t     *b;
+    ngx_chain_t    cl;
+
+    out = NULL;
+    outlen = 0;
+
+    if (ctx->xlist != NULL) {
+        if (s3_xml_list_write(ctx->xlist, S3_XML_LIST_DROP_CHECKSUMS, &out,
+                              &outlen)
+            != S3_OK)
+        {
+            ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
+            ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+            return;
+        }
+
+    } else {
+        outlen = ctx->list_len;
+    }
+
+    b = ngx_create_temp_buf(r->pool, outlen ? outlen : 1);
+    if (b == NULL) {
+        free(out);
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (outlen) {
+        b->last = ngx_cpymem(b->pos, out ? out : ctx->list_data, outlen);
+    } else {
+        b->temporary = 0;
+    }
+
+    free(out);
+
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = ctx->list_status;
+    ngx_str_set(&r->headers_out.content_type, "application/xml");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_length_n = outlen;
+
+    /* the backend's own error documents pass as they are */
+    ctx->own_error = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    cl.buf = b;
+    cl.next = NULL;
+
+    ngx_http_finalize_request(r, ngx_http_output_filter(r, &cl));
 }
 
 
@@ -2789,6 +3152,22 @@ ngx_http_s3_kms_gw_cleanup(void *data)
     if (ctx->md5_on) {
         s3_checksum_cleanup(&ctx->md5);
         ctx->md5_on = 0;
+    }
+
+    if (ctx->list_reqs && ctx->xlist) {
+        ngx_uint_t  i;
+
+        for (i = 0; i < ctx->xlist->nentries; i++) {
+            if (ctx->list_reqs[i]) {
+                ngx_http_s3_kms_redis_cancel(ctx->list_reqs[i]);
+                ctx->list_reqs[i] = NULL;
+            }
+        }
+    }
+
+    if (ctx->xlist) {
+        s3_xml_list_free(ctx->xlist);
+        ctx->xlist = NULL;
     }
 
     s3_objfmt_enc_free(ctx->enc);

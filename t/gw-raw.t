@@ -294,12 +294,26 @@ $r = $t->s3_request(method => 'HEAD', bucket => 'rawbkt2');
 is($r->{status}, 404, 'HeadBucket of the deleted bucket: 404');
 
 # listings show what the client stored, not the ciphertext's size
+like($t->redis_cli('HGET', "ssek:obj:{$B}:ranged", 'len'), qr/^$L$/,
+     'the probe re-indexed the object');
 $r = $t->s3_request(method => 'GET', bucket => $B,
                     query => { 'list-type' => 2, prefix => 'ranged' });
-TODO: {
-    local $TODO = 'listings are not rewritten to plaintext sizes yet';
-    like($r->{body}, qr{<Key>ranged</Key>.*?<Size>$L</Size>}s,
-         'ListObjectsV2 gives the plaintext size');
-}
+like($r->{body}, qr{<Key>ranged</Key>.*?<Size>$L</Size>}s,
+     'ListObjectsV2 gives the plaintext size');
+$r = $t->s3_request(method => 'GET', bucket => $B,
+                    query => { prefix => 'obj/sha256-' });
+my %want = map { ("obj/sha256-$_" => $_) } 0, 1, $F - 1, $F, $F + 1, 3 * $F + 5;
+my %got = $r->{body} =~ m{<Key>([^<]+)</Key>.*?<Size>(\d+)</Size>}gs;
+is_deeply(\%got, \%want, 'ListObjects (v1): every plaintext size');
+my $legacy = $t->bytes(1000, 'legacy');
+$t->backend_put($B, 'legacy', $legacy);
+$r = $t->s3_request(method => 'GET', bucket => $B,
+                    query => { 'list-type' => 2, prefix => 'legacy' });
+like($r->{body}, qr{<Key>legacy</Key>.*?<Size>1000</Size>}s,
+     'an object written before the gateway keeps its size');
+$r = $t->s3_request(method => 'GET', bucket => 'nosuchbucket',
+                    query => { 'list-type' => 2 });
+$t->is_s3_error($r, 404, 'NoSuchBucket', "a listing's error passes",
+                from_backend => 1);
 
 $t->done;
