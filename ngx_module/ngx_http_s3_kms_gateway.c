@@ -99,6 +99,8 @@ static void ngx_http_s3_kms_gw_list_reply(void *data, redisReply *reply);
 static void ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_str_t ngx_http_s3_kms_gw_etag_core(u_char *p, size_t len);
+static void ngx_http_s3_kms_gw_list_etags(ngx_http_s3_kms_gw_ctx_t *ctx,
+    u_char *doc, size_t len);
 static void ngx_http_s3_kms_gw_cleanup(void *data);
 static ngx_http_s3_kms_gw_ctx_t *ngx_http_s3_kms_gw_filter_ctx(
     ngx_http_request_t *r, ngx_uint_t create);
@@ -2463,9 +2465,10 @@ ngx_http_s3_kms_gw_list_got(ngx_http_request_t *r,
 
     ctx->list_reqs = ngx_pcalloc(r->pool,
                           (n + 1) * sizeof(ngx_http_s3_kms_redis_req_t *));
+    ctx->list_md5 = ngx_pcalloc(r->pool, (n + 1) * sizeof(ngx_str_t));
     lr = ngx_palloc(r->pool, (n + 1) * sizeof(ngx_http_s3_kms_gw_list_req_t));
 
-    if (ctx->list_reqs == NULL || lr == NULL) {
+    if (ctx->list_reqs == NULL || ctx->list_md5 == NULL || lr == NULL) {
         ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -2476,6 +2479,8 @@ ngx_http_s3_kms_gw_list_got(ngx_http_request_t *r,
     argvlen[2] = 3;
     argv[3] = "etag";
     argvlen[3] = 4;
+    argv[4] = "md5";
+    argvlen[4] = 3;
 
     for (i = 0; i < n; i++) {
         en = &ctx->xlist->entries[i];
@@ -2498,7 +2503,7 @@ ngx_http_s3_kms_gw_list_got(ngx_http_request_t *r,
         lr[i].request = r;
         lr[i].index = i;
 
-        ctx->list_reqs[i] = ngx_http_s3_kms_redis_send(mcf->worker->redis, 4,
+        ctx->list_reqs[i] = ngx_http_s3_kms_redis_send(mcf->worker->redis, 5,
                                               argv, argvlen,
                                               ngx_http_s3_kms_gw_list_reply,
                                               &lr[i]);
@@ -2535,7 +2540,7 @@ ngx_http_s3_kms_gw_list_reply(void *data, redisReply *reply)
     en = &ctx->xlist->entries[lr->index];
 
     if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
-        && reply->elements == 2
+        && reply->elements == 3
         && reply->element[0]->type == REDIS_REPLY_STRING
         && reply->element[1]->type == REDIS_REPLY_STRING)
     {
@@ -2553,6 +2558,20 @@ ngx_http_s3_kms_gw_list_reply(void *data, redisReply *reply)
             && ngx_strncmp(a.data, b.data, a.len) == 0)
         {
             en->new_size = len;
+
+            /* SSE-S3: the ETag is the plaintext's MD5 */
+
+            if (reply->element[2]->type == REDIS_REPLY_STRING
+                && reply->element[2]->len == 32 && b.len == 32)
+            {
+                ctx->list_md5[lr->index].data = ngx_pnalloc(r->pool, 32);
+
+                if (ctx->list_md5[lr->index].data) {
+                    ngx_memcpy(ctx->list_md5[lr->index].data,
+                               reply->element[2]->str, 32);
+                    ctx->list_md5[lr->index].len = 32;
+                }
+            }
         }
     }
 
@@ -2582,6 +2601,97 @@ ngx_http_s3_kms_gw_etag_core(u_char *p, size_t len)
 }
 
 
+/*
+ * The ETags of SSE-S3 entries become their MD5s, in place (both are 32
+ * hex digits): each <ETag> element of the document whose value is the
+ * backend's ETag of an entry the index gave an MD5 for.  Entries come in
+ * document order, so the search resumes where the last one matched.
+ */
+
+static void
+ngx_http_s3_kms_gw_list_etags(ngx_http_s3_kms_gw_ctx_t *ctx, u_char *doc,
+    size_t len)
+{
+    u_char               *p, *end, *e;
+    size_t                i, k, n;
+    ngx_str_t             core, want;
+    s3_xml_list_entry_t  *en;
+
+    n = ctx->xlist->nentries;
+    p = doc;
+    end = doc + len;
+    k = 0;
+
+    if (n == 0 || ctx->list_md5 == NULL) {
+        return;
+    }
+
+    for ( ;; ) {
+        p = ngx_strlcasestrn(p, end, (u_char *) "<ETag>", 6 - 1);
+        if (p == NULL) {
+            return;
+        }
+
+        p += 6;
+
+        e = ngx_strlcasestrn(p, end, (u_char *) "</ETag>", 7 - 1);
+        if (e == NULL) {
+            return;
+        }
+
+        /* the value: "hex", &quot;hex&quot; or &#34;hex&#34; */
+
+        core.data = p;
+        core.len = e - p;
+
+        if (core.len >= 2 && core.data[0] == '"'
+            && core.data[core.len - 1] == '"')
+        {
+            core.data++;
+            core.len -= 2;
+
+        } else if (core.len >= 12
+                   && ngx_strncmp(core.data, "&quot;", 6) == 0
+                   && ngx_strncmp(e - 6, "&quot;", 6) == 0)
+        {
+            core.data += 6;
+            core.len -= 12;
+
+        } else if (core.len >= 10
+                   && ngx_strncmp(core.data, "&#34;", 5) == 0
+                   && ngx_strncmp(e - 5, "&#34;", 5) == 0)
+        {
+            core.data += 5;
+            core.len -= 10;
+        }
+
+        if (core.len == 32) {
+            for (i = 0; i < n; i++) {
+                en = &ctx->xlist->entries[(k + i) % n];
+
+                if (ctx->list_md5[(k + i) % n].len != 32) {
+                    continue;
+                }
+
+                want = ngx_http_s3_kms_gw_etag_core((u_char *) en->etag.data,
+                                                    en->etag.len);
+
+                if (want.len == 32
+                    && ngx_strncmp(want.data, core.data, 32) == 0)
+                {
+                    ngx_memcpy(core.data, ctx->list_md5[(k + i) % n].data,
+                               32);
+                    k = (k + i + 1) % n;
+                    break;
+                }
+            }
+        }
+
+        p = e + 7;
+    }
+}
+
+
 static void
 ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx)
@@ -2604,6 +2714,8 @@ ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
             ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
             return;
         }
+
+        ngx_http_s3_kms_gw_list_etags(ctx, out, outlen);
 
     } else {
         outlen = ctx->list_len;

@@ -145,6 +145,7 @@ typedef struct {
     ngx_uint_t                   list_status;
     s3_xml_list_t               *xlist;
     ngx_http_s3_kms_redis_req_t **list_reqs;
+    ngx_str_t                   *list_md5;     /* per entry, SSE-S3 */
     ngx_uint_t                   list_pending;
 
     /* the probe subrequest's parent context */

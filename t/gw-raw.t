@@ -9,6 +9,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use Digest::MD5;
 use S3KMS::Test;
 
 my $t = S3KMS::Test->new(name => 'gw-raw');
@@ -249,6 +250,11 @@ for my $k ('dir/a b+c', 'ü/é~!$&\'()*,;=:@', 'x/%2F/y') {
     ok($r->{status} == 200 && $r->{body} eq $d, "GET key '$k'");
     $t->stored_ok($B, $k, $d, "key '$k' stored encrypted", alg => 'AES256');
 }
+$r = $t->s3_request(method => 'GET', bucket => $B,
+                    query => { 'list-type' => 2, prefix => 'dir/' });
+my $md5 = Digest::MD5::md5_hex($t->bytes(5000, 'dir/a b+c'));
+like($r->{body}, qr{<Key>dir/a b\+c</Key>.*?<ETag>(&quot;|")$md5(&quot;|")</ETag>.*?<Size>5000</Size>}s,
+     'a listing gives an SSE-S3 object its MD5 ETag and plaintext size');
 
 # ---- operations that pass through ----------------------------------------------------
 

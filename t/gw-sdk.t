@@ -296,6 +296,15 @@ $r = rclone('--ca-cert', $t->ca_file, 'copyto', 'gwtls:rclonebkt/big', "$d/rclon
 ok($r->{rc} == 0 && $t->slurp("$d/rclone.out") eq $t->slurp("$d/f-big"),
    'rclone over HTTPS down, 20 MiB') or diag $r->{err};
 unlink "$d/rclone.out";
+mkdir "$d/tree";
+$t->make_file("tree/f$_", 1000 * $_ + 7) for 1 .. 5;
+$r = rclone('copy', "$d/tree", 'gw:rclonebkt/tree');
+is($r->{rc}, 0, 'rclone copy of a directory') or diag $r->{err};
+$r = rclone('check', "$d/tree", 'gw:rclonebkt/tree');
+is($r->{rc}, 0, 'rclone check: sizes and MD5s from the listing match')
+    or diag $r->{err};
+$r = rclone('sync', "$d/tree", 'gw:rclonebkt/tree', '-v');
+unlike($r->{err}, qr/Copied/, 'rclone sync again: nothing to copy');
 $r = rclone('lsl', 'gw:rclonebkt');
 like($r->{out}, qr/^\s*0 .* obj-0$/m, 'rclone lsl');
 $r = rclone('deletefile', 'gw:rclonebkt/obj-0');
