@@ -92,6 +92,13 @@ roundtrip('streaming-exact-fill', $t->bytes(3 * $F + 5, 'fill'),
 roundtrip('unsigned-trailer-odd-chunks', $t->bytes(200001, 'odd'),
           payload => 'unsigned-trailer', chunk => 10007);
 
+# aws-chunked inside HTTP chunked transfer encoding (no Content-Length):
+# the backend still gets the ciphertext's length
+roundtrip('transfer-encoding-chunked', $t->bytes(2 * $F + 9, 'te'),
+          payload => 'unsigned-trailer', te_chunked => 30000);
+roundtrip('transfer-encoding-chunked-signed', $t->bytes($F - 3, 'te2'),
+          payload => 'streaming', te_chunked => 4096);
+
 for my $alg (qw(crc32 crc32c crc64nvme sha1 sha256)) {
     roundtrip("signed-trailer-$alg", $t->bytes($F + 7, $alg),
               payload => 'streaming-trailer', trailer => $alg);

@@ -981,7 +981,9 @@ sub _read_body {
 #   algorithm of the trailer, crc32 default), trailer_value (sent instead
 #   of the right one), bad_chunk (index of the chunk whose signature is
 #   spoiled), bad_trailer_sig, content_length (sent instead of the real
-#   one), no_length (no Content-Length), unsigned_headers (arrayref of
+#   one), no_length (no Content-Length), te_chunked (HTTP chunked
+#   transfer encoding in chunks of this size, no Content-Length),
+#   unsigned_headers (arrayref of
 #   [name, value] sent but not signed), and the options of http_raw.
 sub s3_request {
     my ($self, %o) = @_;
@@ -996,6 +998,7 @@ sub s3_request {
     my %h = %{$o{headers} || {}};
     my $body = $o{body} // '';
     my $payload = $o{payload} // 'sha256';
+    $o{no_length} = 1 if $o{te_chunked};
     my $ph;
     my $streaming = $payload =~ /^(streaming|streaming-trailer|unsigned-trailer)$/;
     my $trailer = $o{trailer} // 'crc32';
@@ -1052,6 +1055,17 @@ sub s3_request {
     }
     my @hl = map { [$_, $sh->{$_}] } sort keys %$sh;
     push @hl, @{$o{unsigned_headers} || []};
+    if ($o{te_chunked}) {
+        # HTTP chunked transfer encoding around the body, no length
+        my $te = '';
+        for (my $i = 0; $i < length $body; $i += $o{te_chunked}) {
+            my $c = substr($body, $i, $o{te_chunked});
+            $te .= sprintf("%x\r\n", length $c) . $c . "\r\n";
+        }
+        $body = "$te" . "0\r\n\r\n";
+        @hl = grep { lc $_->[0] ne 'content-length' } @hl;
+        push @hl, ['Transfer-Encoding', 'chunked'];
+    }
     return $self->http_raw(%o, method => $method,
                            target => $path . (length $q ? "?$q" : ''),
                            headers => \@hl, body => $body);
