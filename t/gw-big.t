@@ -22,7 +22,10 @@ my $r = $t->s3_request(method => 'PUT', bucket => $B);
 is($r->{status}, 200, 'CreateBucket');
 
 my $MiB = 1024 * 1024;
-my $SIZE = 2048 * $MiB;
+# under AddressSanitizer (make test-asan) a smaller object, and its
+# quarantine makes resident sizes meaningless
+my $ASAN = $ENV{S3KMS_ASAN};
+my $SIZE = ($ASAN ? 256 : 2048) * $MiB;
 my $block = $t->bytes($MiB, 'big');
 
 # warm up: the workers' pools and buffers as a transfer leaves them
@@ -60,12 +63,12 @@ $r = $t->s3_request(method => 'PUT', bucket => $B, key => 'two-gib',
                     body_gen => generator($put_sha, \$peak_put),
                     timeout => 300);
 my $put_s = time - $t0;
-is($r->{status}, 200, sprintf('PUT 2 GiB (%.1f s, %.0f MB/s)', $put_s,
-                              $SIZE / $put_s / 1e6)) or diag $r->{body};
+is($r->{status}, 200, sprintf('PUT %d MiB (%.1f s, %.0f MB/s)', $SIZE / $MiB,
+                              $put_s, $SIZE / $put_s / 1e6)) or diag $r->{body};
 my ($after_put, @after_put) = rss();
 
 $r = $t->s3_request(method => 'HEAD', bucket => $B, key => 'two-gib');
-is($r->{headers}{'content-length'}, $SIZE, 'HEAD: 2 GiB of plaintext');
+is($r->{headers}{'content-length'}, $SIZE, 'HEAD: the plaintext length');
 
 my $get_sha = Digest::SHA->new(256);
 my $peak_get = 0;
@@ -81,22 +84,27 @@ $r = $t->s3_request(method => 'GET', bucket => $B, key => 'two-gib',
                     });
 my $get_s = time - $t0;
 ok($r->{status} == 200 && !$r->{short} && $r->{received} == $SIZE,
-   sprintf('GET 2 GiB (%.1f s, %.0f MB/s)', $get_s, $SIZE / $get_s / 1e6))
+   sprintf('GET %d MiB (%.1f s, %.0f MB/s)', $SIZE / $MiB, $get_s,
+           $SIZE / $get_s / 1e6))
     or diag "status $r->{status}, $r->{received} bytes";
-is($get_sha->hexdigest, $put_sha->hexdigest, 'the same 2 GiB came back');
+is($get_sha->hexdigest, $put_sha->hexdigest, 'the same bytes came back');
 
 my ($after, @after) = rss();
 diag sprintf("worker RSS (KiB): before %s; peak during PUT %d, after PUT %s; "
              . "peak during GET %d, after GET %s",
              "@before", $peak_put, "@after_put", $peak_get, "@after");
-cmp_ok($peak_put - $before, '<', 32 * 1024,
-       "RSS during the PUT within 32 MiB of before (+"
-       . ($peak_put - $before) . " KiB)");
-cmp_ok($peak_get - $before, '<', 32 * 1024,
-       "RSS during the GET within 32 MiB of before (+"
-       . ($peak_get - $before) . " KiB)");
-cmp_ok($after - $before, '<', 8 * 1024,
-       "RSS after within 8 MiB of before (+" . ($after - $before) . " KiB)");
+SKIP: {
+    skip 'resident sizes under AddressSanitizer', 3 if $ASAN;
+    cmp_ok($peak_put - $before, '<', 32 * 1024,
+           "RSS during the PUT within 32 MiB of before (+"
+           . ($peak_put - $before) . " KiB)");
+    cmp_ok($peak_get - $before, '<', 32 * 1024,
+           "RSS during the GET within 32 MiB of before (+"
+           . ($peak_get - $before) . " KiB)");
+    cmp_ok($after - $before, '<', 8 * 1024,
+           "RSS after within 8 MiB of before (+" . ($after - $before)
+           . " KiB)");
+}
 
 # the stored object: the right length, our header
 my $stored = $t->backend_get($B, 'two-gib', method => 'HEAD');
