@@ -318,6 +318,19 @@ $r = $t->s3_request(method => 'GET', bucket => $B,
 my %want = map { ("obj/sha256-$_" => $_) } 0, 1, $F - 1, $F, $F + 1, 3 * $F + 5;
 my %got = $r->{body} =~ m{<Key>([^<]+)</Key>.*?<Size>(\d+)</Size>}gs;
 is_deeply(\%got, \%want, 'ListObjects (v1): every plaintext size');
+# a listing larger than nginx's in-memory subrequest buffer (4-8 KiB)
+for my $i (1 .. 60) {
+    $t->s3_request(method => 'PUT', bucket => $B,
+                   key => sprintf('many/%03d-%s', $i, 'x' x 80),
+                   body => 'y' x $i);
+}
+$r = $t->s3_request(method => 'GET', bucket => $B,
+                    query => { 'list-type' => 2, prefix => 'many/' });
+my @sizes = $r->{body} =~ m{<Size>(\d+)</Size>}g;
+ok($r->{status} == 200 && length($r->{body}) > 8192
+   && "@sizes" eq join(' ', 1 .. 60),
+   'a listing over 8 KiB: every plaintext size')
+    or diag "$r->{status} " . length($r->{body});
 my $legacy = $t->bytes(1000, 'legacy');
 $t->backend_put($B, 'legacy', $legacy);
 $r = $t->s3_request(method => 'GET', bucket => $B,

@@ -201,6 +201,39 @@ ok(@http_puts >= 6 && !grep({ !/ "[0-9a-f]{64}" / } @http_puts),
 $t->stored_ok('sdkbkt', 'http/' . ($F + 1), $t->slurp("$d/f-" . ($F + 1)),
               'what boto3 sent over HTTP is stored encrypted', alg => 'AES256');
 
+# ---- many clients at once -----------------------------------------------------------------
+
+$t->spew('many.py', <<'PY');
+import sys, os, boto3, concurrent.futures as cf
+from botocore.config import Config
+s3 = boto3.client('s3', endpoint_url=sys.argv[1],
+                  config=Config(s3={'addressing_style': 'path'},
+                                retries={'max_attempts': 1},
+                                max_pool_connections=32))
+def job(i):
+    data = os.urandom(200000 + i * 1000)
+    k = 'many/o%d' % i
+    sse = {'ServerSideEncryption': 'aws:kms'} if i % 2 else {}
+    for _ in range(3):
+        s3.put_object(Bucket='sdkbkt', Key=k, Body=data, **sse)
+        if s3.get_object(Bucket='sdkbkt', Key=k)['Body'].read() != data:
+            return 'GET %d' % i
+        r = s3.get_object(Bucket='sdkbkt', Key=k, Range='bytes=65530-131080')
+        if r['Body'].read() != data[65530:131081]:
+            return 'range %d' % i
+        if s3.head_object(Bucket='sdkbkt', Key=k)['ContentLength'] != len(data):
+            return 'HEAD %d' % i
+    l = s3.list_objects_v2(Bucket='sdkbkt', Prefix='many/')
+    return 'ok'
+with cf.ThreadPoolExecutor(24) as ex:
+    res = list(ex.map(job, range(48)))
+print(res.count('ok'), [x for x in res if x != 'ok'])
+PY
+my $many = $t->run(['python3', "$d/many.py", $t->s3_endpoint]);
+like($many->{out}, qr/^48 \[\]/,
+     '48 clients at once, 24 in parallel: PUT, GET, ranges, HEAD, listings')
+    or diag $many->{out}, substr($many->{err}, -1500);
+
 # ---- s3cmd -----------------------------------------------------------------------------
 
 my $c = $t->cred('alice');
