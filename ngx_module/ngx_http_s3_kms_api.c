@@ -281,6 +281,10 @@ ngx_http_s3_kms_api_send(ngx_http_request_t *r,
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
+    if (len == 0) {
+        b->temporary = 0;       /* an empty body: a special buffer only */
+    }
+
     rc = ngx_http_send_header(r);
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {

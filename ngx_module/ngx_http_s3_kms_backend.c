@@ -30,6 +30,9 @@ static ngx_int_t ngx_http_s3_kms_be_create_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_be_reinit_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_be_status_line(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_be_process_header(ngx_http_request_t *r);
+static ngx_int_t ngx_http_s3_kms_be_first_frame(ngx_http_request_t *r);
+static ngx_buf_t *ngx_http_s3_kms_be_frame_buf(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, size_t unit);
 static void ngx_http_s3_kms_be_abort_request(ngx_http_request_t *r);
 static void ngx_http_s3_kms_be_finalize_request(ngx_http_request_t *r,
     ngx_int_t rc);
@@ -42,6 +45,9 @@ static ngx_int_t ngx_http_s3_kms_be_chunked_filter(void *data,
 static ngx_int_t ngx_http_s3_kms_be_decrypt_filter(void *data,
     ssize_t bytes);
 static ngx_int_t ngx_http_s3_kms_be_probe_filter(void *data, ssize_t bytes);
+static ngx_int_t ngx_http_s3_kms_be_list_filter(void *data, ssize_t bytes);
+static ngx_int_t ngx_http_s3_kms_be_list_add(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, u_char *p, size_t n);
 static ngx_int_t ngx_http_s3_kms_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_s3_kms_body_run(ngx_http_request_t *r,
@@ -50,6 +56,7 @@ static ngx_buf_t *ngx_http_s3_kms_body_obuf(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_kms_body_fail(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, s3_err_t err);
+static ngx_int_t ngx_http_s3_kms_body_md5(ngx_http_s3_kms_gw_ctx_t *ctx);
 
 
 static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
@@ -65,6 +72,9 @@ static ngx_str_t  ngx_http_s3_kms_hide_headers[] = {
     ngx_string("X-Accel-Limit-Rate"),
     ngx_string("X-Accel-Buffering"),
     ngx_string("X-Accel-Charset"),
+    ngx_string("x-amz-request-id"),    /* the gateway's own go out */
+    ngx_string("x-amz-id-2"),
+    ngx_string("x-amzn-RequestId"),
     ngx_null_string
 };
 
@@ -472,7 +482,7 @@ ngx_http_s3_kms_be_create_request(ngx_http_request_t *r)
     size_t                       authlen;
     ngx_buf_t                   *b;
     ngx_uint_t                   i;
-    ngx_chain_t                 *cl;
+    ngx_chain_t                 *cl, *body;
     ngx_keyval_t                *kv;
     s3_header_t                 *sh;
     s3_sigv4_sign_t              sign;
@@ -636,16 +646,26 @@ ngx_http_s3_kms_be_create_request(ngx_http_request_t *r)
     cl->buf = b;
     cl->next = NULL;
 
+    /*
+     * The body follows the headers: a body read in memory, or, when
+     * nginx read the whole body before the upstream started (it was in
+     * the header buffer, so nginx dropped request_body_no_buffering), what
+     * the body filter made of it.  Streamed bodies are appended by the
+     * upstream itself as they come.
+     */
+
     if (ctx->be_body) {
-        cl->next = ngx_alloc_chain_link(r->pool);
-        if (cl->next == NULL) {
+        body = ngx_alloc_chain_link(r->pool);
+        if (body == NULL) {
             return NGX_ERROR;
         }
 
-        ctx->be_body->pos = ctx->be_body->start ? ctx->be_body->start
-                                                : ctx->be_body->pos;
-        cl->next->buf = ctx->be_body;
-        cl->next->next = NULL;
+        body->buf = ctx->be_body;
+        body->next = NULL;
+        cl->next = body;
+
+    } else if (!r->request_body_no_buffering) {
+        cl->next = r->upstream->request_bufs;
     }
 
     r->upstream->request_bufs = cl;
@@ -829,6 +849,16 @@ ngx_http_s3_kms_be_process_header(ngx_http_request_t *r)
                 u->keepalive = !u->headers_in.connection_close;
             }
 
+            if (ctx->dec && !u->headers_in.chunked
+                && (u->headers_in.status_n == NGX_HTTP_OK
+                    || u->headers_in.status_n == NGX_HTTP_PARTIAL_CONTENT))
+            {
+                /* the answer's headers wait for the first frame */
+
+                u->process_header = ngx_http_s3_kms_be_first_frame;
+                return ngx_http_s3_kms_be_first_frame(r);
+            }
+
             return NGX_OK;
         }
 
@@ -841,6 +871,164 @@ ngx_http_s3_kms_be_process_header(ngx_http_request_t *r)
 
         return NGX_HTTP_UPSTREAM_INVALID_HEADER;
     }
+}
+
+
+/*
+ * GetObject: the stored bytes up to the first frame with plaintext in the
+ * range are read and that frame authenticated before the answer's headers
+ * go out, so a failure there (a damaged object, a wrong key) still gets
+ * S3's XML error instead of a 200 cut short.  The frame's plaintext waits
+ * in u->out_bufs; ctx->obj.stored becomes what is left to read.
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_be_first_frame(ngx_http_request_t *r)
+{
+    size_t                      unit, n, pos, plen;
+    ngx_buf_t                  *b, *f;
+    ngx_chain_t                *cl;
+    s3_objfmt_rc_t              rc;
+    ngx_http_upstream_t        *u;
+    ngx_http_s3_kms_gw_ctx_t   *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+    u = r->upstream;
+    b = &u->buffer;
+
+    for ( ;; ) {
+
+        unit = s3_objfmt_dec_unit_len(ctx->dec);
+
+        if (unit == 0) {
+            break;                  /* the range holds no plaintext */
+        }
+
+        if (ctx->obj.stored == 0) {
+            ctx->error.reason = "the stored object ended early";
+            goto failed;
+        }
+
+        f = ngx_http_s3_kms_be_frame_buf(r, ctx, unit);
+        if (f == NULL) {
+            return NGX_ERROR;
+        }
+
+        n = ngx_min(unit - ctx->frame_fill, (size_t) (b->last - b->pos));
+
+        if (ctx->obj.stored > 0) {
+            n = ngx_min(n, (size_t) ctx->obj.stored);
+        }
+
+        ngx_memcpy(f->start + ctx->frame_fill, b->pos, n);
+        ctx->frame_fill += n;
+        b->pos += n;
+
+        if (ctx->obj.stored > 0) {
+            ctx->obj.stored -= n;
+        }
+
+        if (ctx->frame_fill < unit) {
+            /* all of the buffer is ours: room for the next read */
+            b->pos = b->start;
+            b->last = b->start;
+            return NGX_AGAIN;
+        }
+
+        rc = s3_objfmt_dec_unit(ctx->dec, f->start, unit, &pos, &plen);
+
+        ctx->frame_fill = 0;
+
+        if (rc != S3_OBJFMT_OK) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "s3_kms: %V/%V: %s; nothing sent",
+                          &ctx->bucket, &ctx->key, s3_objfmt_strerror(rc));
+            ctx->error.reason = s3_objfmt_strerror(rc);
+            goto failed;
+        }
+
+        if (plen == 0) {
+            continue;               /* the header */
+        }
+
+        cl = ngx_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        f->pos = f->start + pos;
+        f->last = f->pos + plen;
+        f->memory = 1;
+        f->flush = 1;
+        f->tag = u->output.tag;
+
+        cl->buf = f;
+        cl->next = NULL;
+        u->out_bufs = cl;
+        ctx->frame = NULL;
+
+        break;
+    }
+
+    if (ctx->obj.stored == 0) {
+        u->keepalive = !u->headers_in.connection_close;
+    }
+
+    return NGX_OK;
+
+failed:
+
+    ctx->error.err = S3_ERR_INTERNAL;
+    ctx->error.message = "The object cannot be decrypted.";
+
+    return NGX_ERROR;
+}
+
+
+/* the buffer a stored frame is gathered in: one of ours, reused */
+
+static ngx_buf_t *
+ngx_http_s3_kms_be_frame_buf(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, size_t unit)
+{
+    size_t                size;
+    ngx_chain_t          *cl;
+    ngx_http_upstream_t  *u;
+
+    if (ctx->frame != NULL) {
+        return ctx->frame;
+    }
+
+    u = r->upstream;
+
+    cl = ngx_chain_get_free_buf(r->pool, &u->free_bufs);
+    if (cl == NULL) {
+        return NULL;
+    }
+
+    ctx->frame = cl->buf;
+    ngx_free_chain(r->pool, cl);
+
+    if (ctx->frame->start == NULL
+        || (size_t) (ctx->frame->end - ctx->frame->start) < unit)
+    {
+        /* a whole frame: F + 16, 64 KiB + 16 by default */
+
+        size = ngx_max(unit, 65536 + 16);
+
+        ctx->frame->start = ngx_palloc(r->pool, size);
+        if (ctx->frame->start == NULL) {
+            return NULL;
+        }
+
+        ctx->frame->end = ctx->frame->start + size;
+    }
+
+    ctx->frame->pos = ctx->frame->start;
+    ctx->frame->last = ctx->frame->start;
+    ctx->frame_fill = 0;
+
+    return ctx->frame;
 }
 
 
@@ -956,6 +1144,21 @@ ngx_http_s3_kms_be_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
         ngx_http_s3_kms_gw_put_done(r, ctx);
     }
 
+    /*
+     * A client that stopped sending its body: nginx closes such a
+     * connection without an answer; S3 answers RequestTimeout first.
+     */
+
+    if (rc == NGX_HTTP_REQUEST_TIME_OUT && !r->header_sent
+        && !r->connection->error)
+    {
+        ctx->error.err = S3_ERR_REQUEST_TIMEOUT;
+        ctx->error.reason = "the client stopped sending its body";
+        r->keepalive = 0;
+        (void) ngx_http_s3_kms_gw_send_error(r, ctx);
+        return;
+    }
+
     /* nginx's own error statuses become S3 errors (the error filter) */
 
     if (rc == NGX_HTTP_BAD_GATEWAY || rc == NGX_HTTP_GATEWAY_TIME_OUT) {
@@ -986,6 +1189,17 @@ ngx_http_s3_kms_be_filter_init(void *data)
     {
         u->length = 0;
         u->keepalive = !u->headers_in.connection_close;
+        return NGX_OK;
+    }
+
+    if (ctx->mode == NGX_HTTP_S3_KMS_BE_LIST) {
+        u->input_filter = ngx_http_s3_kms_be_list_filter;
+        u->length = u->headers_in.chunked ? 1 : ctx->obj.stored;
+
+        if (u->length == 0) {
+            u->keepalive = !u->headers_in.connection_close;
+        }
+
         return NGX_OK;
     }
 
@@ -1220,33 +1434,8 @@ ngx_http_s3_kms_be_decrypt_filter(void *data, ssize_t bytes)
             return NGX_ERROR;
         }
 
-        if (ctx->frame == NULL) {
-            cl = ngx_chain_get_free_buf(r->pool, &u->free_bufs);
-            if (cl == NULL) {
-                return NGX_ERROR;
-            }
-
-            ctx->frame = cl->buf;
-            ngx_free_chain(r->pool, cl);
-
-            if (ctx->frame->start == NULL
-                || (size_t) (ctx->frame->end - ctx->frame->start) < unit)
-            {
-                /* a whole frame: F + 16, 64 KiB + 16 by default */
-
-                size_t  size = ngx_max(unit, 65536 + 16);
-
-                ctx->frame->start = ngx_palloc(r->pool, size);
-                if (ctx->frame->start == NULL) {
-                    return NGX_ERROR;
-                }
-
-                ctx->frame->end = ctx->frame->start + size;
-            }
-
-            ctx->frame->pos = ctx->frame->start;
-            ctx->frame->last = ctx->frame->start;
-            ctx->frame_fill = 0;
+        if (ngx_http_s3_kms_be_frame_buf(r, ctx, unit) == NULL) {
+            return NGX_ERROR;
         }
 
         need = unit - ctx->frame_fill;
@@ -1351,6 +1540,121 @@ ngx_http_s3_kms_be_probe_filter(void *data, ssize_t bytes)
 }
 
 
+/*
+ * A listing: the whole document (chunked or not) in a buffer of ours, up
+ * to S3_XML_LIST_MAX_LEN; the upstream's buffer is reused for each read.
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_be_list_filter(void *data, ssize_t bytes)
+{
+    ngx_http_request_t         *r = data;
+
+    ngx_int_t                   rc;
+    ngx_buf_t                   in;
+    ngx_http_upstream_t        *u;
+    ngx_http_s3_kms_gw_ctx_t   *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+    u = r->upstream;
+
+    if (!u->headers_in.chunked) {
+        if (u->length >= 0 && bytes > u->length) {
+            bytes = u->length;
+        }
+
+        if (ngx_http_s3_kms_be_list_add(r, ctx, u->buffer.last, bytes)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (u->length >= 0) {
+            u->length -= bytes;
+        }
+
+        return NGX_OK;
+    }
+
+    ngx_memzero(&in, sizeof(ngx_buf_t));
+    in.pos = u->buffer.last;
+    in.last = u->buffer.last + bytes;
+
+    while (in.pos < in.last) {
+
+        rc = ngx_http_parse_chunked(r, &in, &ctx->chunked);
+
+        if (rc == NGX_OK) {
+            size_t  n = ngx_min((off_t) (in.last - in.pos),
+                                ctx->chunked.size);
+
+            if (ngx_http_s3_kms_be_list_add(r, ctx, in.pos, n) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            in.pos += n;
+            ctx->chunked.size -= n;
+            continue;
+        }
+
+        if (rc == NGX_DONE) {
+            u->length = 0;
+            break;
+        }
+
+        if (rc == NGX_AGAIN) {
+            break;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "s3_kms: the backend sent an invalid chunked body");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_s3_kms_be_list_add(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, u_char *p, size_t n)
+{
+    u_char  *d;
+    size_t   cap;
+
+    if (ctx->list_len + n > ctx->list_cap) {
+
+        if (ctx->list_len + n > S3_XML_LIST_MAX_LEN) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "s3_kms: the backend's listing is over %uz bytes",
+                          (size_t) S3_XML_LIST_MAX_LEN);
+            return NGX_ERROR;
+        }
+
+        cap = ngx_max(ctx->list_cap * 2, 64 * 1024);
+        cap = ngx_max(cap, ctx->list_len + n);
+        cap = ngx_min(cap, (size_t) S3_XML_LIST_MAX_LEN);
+
+        d = ngx_pnalloc(r->pool, cap);
+        if (d == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ctx->list_len) {
+            ngx_memcpy(d, ctx->list_data, ctx->list_len);
+        }
+
+        ctx->list_data = d;
+        ctx->list_cap = cap;
+    }
+
+    ngx_memcpy(ctx->list_data + ctx->list_len, p, n);
+    ctx->list_len += n;
+
+    return NGX_OK;
+}
+
+
 /* ---- the request body: decoding, checks, encryption ------------------------------ */
 
 static ngx_int_t
@@ -1404,11 +1708,17 @@ ngx_http_s3_kms_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return rc;
     }
 
-    if (out == NULL && !ctx->body_done) {
-        return ngx_http_next_request_body_filter(r, NULL);
+    rc = ngx_http_next_request_body_filter(r, out);
+
+    /* the save filter links the buffers in links of its own */
+
+    while (out) {
+        cl = out;
+        out = out->next;
+        ngx_free_chain(r->pool, cl);
     }
 
-    return ngx_http_next_request_body_filter(r, out);
+    return rc;
 }
 
 
@@ -1502,6 +1812,14 @@ ngx_http_s3_kms_body_run(ngx_http_request_t *r,
                                            ob->last, ob->end - ob->last,
                                            &written);
 
+                if (ctx->md5_on && consumed
+                    && s3_checksum_update(&ctx->md5, ctx->span.data,
+                                          consumed)
+                       != S3_OK)
+                {
+                    return ngx_http_s3_kms_body_fail(r, ctx, S3_ERR_INTERNAL);
+                }
+
                 if (rc != S3_OBJFMT_OK && rc != S3_OBJFMT_AGAIN
                     && rc != S3_OBJFMT_HELD)
                 {
@@ -1594,6 +1912,10 @@ ngx_http_s3_kms_body_run(ngx_http_request_t *r,
                 return ngx_http_s3_kms_body_fail(r, ctx, err);
             }
 
+            if (ngx_http_s3_kms_body_md5(ctx) != NGX_OK) {
+                return ngx_http_s3_kms_body_fail(r, ctx, S3_ERR_INTERNAL);
+            }
+
             if (ctx->enc) {
                 rc = s3_objfmt_enc_release(ctx->enc);
                 if (rc != S3_OBJFMT_OK) {
@@ -1645,11 +1967,11 @@ ngx_http_s3_kms_body_run(ngx_http_request_t *r,
             goto emit;
         }
 
-        /* input ran dry: send what is filled, keep the data flowing */
-
-        if (ctx->ofill && ctx->ofill->last > ctx->ofill->pos) {
-            goto emit;
-        }
+        /*
+         * Input ran dry: a partly filled buffer waits for more (the
+         * client is sending; at its end the buffer goes with the final
+         * frame).  Full buffers only: fewer, larger writes to the backend.
+         */
 
         break;
 
@@ -1671,6 +1993,37 @@ ngx_http_s3_kms_body_run(ngx_http_request_t *r,
             break;
         }
     }
+
+    return NGX_OK;
+}
+
+
+/* SSE-S3: the plaintext's MD5, the object's ETag */
+
+static ngx_int_t
+ngx_http_s3_kms_body_md5(ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    size_t         n;
+    unsigned char  md[S3_CHECKSUM_MAX_LEN];
+
+    if (!ctx->internal_key) {
+        return NGX_OK;
+    }
+
+    if (ctx->md5_on) {
+        if (s3_checksum_final(&ctx->md5, md, &n) != S3_OK || n != 16) {
+            return NGX_ERROR;
+        }
+
+    } else if (ctx->payload->has_md5) {
+        ngx_memcpy(md, ctx->payload->md5_want, 16);      /* verified */
+
+    } else {
+        return NGX_OK;
+    }
+
+    ngx_hex_dump(ctx->md5_hex, md, 16);
+    ctx->md5_done = 1;
 
     return NGX_OK;
 }

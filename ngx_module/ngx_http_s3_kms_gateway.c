@@ -44,9 +44,12 @@ static void ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_gw_put(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_put_key(ngx_http_s3_kms_run_t *run);
+static void ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run);
 static ngx_int_t ngx_http_s3_kms_gw_get(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_index_reply(void *data, redisReply *reply);
+static void ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r,
+    redisReply *reply);
 static ngx_int_t ngx_http_s3_kms_gw_probe(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_kms_gw_probe_handler(ngx_http_request_t *r);
@@ -56,6 +59,7 @@ static void ngx_http_s3_kms_gw_resume(ngx_http_request_t *r);
 static void ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_get_key(ngx_http_s3_kms_run_t *run);
+static void ngx_http_s3_kms_gw_get_key_handler(ngx_http_s3_kms_run_t *run);
 static ngx_int_t ngx_http_s3_kms_gw_get_start(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, const unsigned char *dek);
 static ngx_int_t ngx_http_s3_kms_gw_context(ngx_http_request_t *r,
@@ -70,10 +74,33 @@ static ngx_int_t ngx_http_s3_kms_gw_sse_headers(ngx_http_request_t *r,
     ngx_uint_t bucket_key);
 static void ngx_http_s3_kms_gw_index_del(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
+static void ngx_http_s3_kms_gw_index_write(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *etag, off_t len, off_t stored,
+    u_char *hdr, ngx_str_t *alg, ngx_str_t *key_arn, ngx_str_t *dek,
+    ngx_str_t *cb, ngx_str_t *md5);
+static ngx_int_t ngx_http_s3_kms_gw_conditionals(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static ngx_int_t ngx_http_s3_kms_gw_md5_etag(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_index_written(void *data, redisReply *reply);
 static ngx_int_t ngx_http_s3_kms_gw_index_key(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *out);
+static ngx_int_t ngx_http_s3_kms_gw_list(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static void ngx_http_s3_kms_gw_list_got(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static void ngx_http_s3_kms_gw_list_reply(void *data, redisReply *reply);
+static void ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static ngx_str_t ngx_http_s3_kms_gw_etag_core(u_char *p, size_t len);
+static void ngx_http_s3_kms_gw_list_etags(ngx_http_s3_kms_gw_ctx_t *ctx,
+    u_char *doc, size_t len);
 static void ngx_http_s3_kms_gw_cleanup(void *data);
+static ngx_http_s3_kms_gw_ctx_t *ngx_http_s3_kms_gw_filter_ctx(
+    ngx_http_request_t *r, ngx_uint_t create);
+static ngx_uint_t ngx_http_s3_kms_gw_has_gateway(
+    ngx_http_location_tree_node_t *node);
+static void ngx_http_s3_kms_gw_ids(ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_kms_gw_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_gw_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -136,7 +163,6 @@ ngx_http_s3_kms_gateway(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 ngx_int_t
 ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
 {
-    u_char                        rnd[8];
     ngx_int_t                     rc;
     ngx_pool_cleanup_t           *cln;
     ngx_http_s3_kms_gw_ctx_t     *ctx;
@@ -160,13 +186,7 @@ ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
     ctx->obj.len = -1;
     ctx->obj.stored = -1;
 
-    if (kms_random(rnd, sizeof(rnd)) != 0) {
-        ngx_memzero(rnd, sizeof(rnd));
-    }
-
-    ngx_sprintf(ctx->req_id, "%*XZ%Z", (size_t) 8, rnd);
-    ctx->req_id[NGX_HTTP_S3_KMS_REQ_ID_LEN] = '\0';
-    ngx_sprintf(ctx->host_id, "%*xs%Z", (size_t) 8, rnd);
+    ngx_http_s3_kms_gw_ids(ctx);
 
     if (ngx_array_init(&ctx->be_headers, r->pool, 16, sizeof(ngx_keyval_t))
         != NGX_OK)
@@ -216,8 +236,18 @@ ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
             rc = ngx_http_s3_kms_gw_get(r, ctx);
             break;
 
-        case S3_CLASS_PASS:
         case S3_CLASS_LIST:
+            if (ctx->s3->op == S3_OP_LIST_OBJECTS
+                || ctx->s3->op == S3_OP_LIST_OBJECTS_V2
+                || ctx->s3->op == S3_OP_LIST_OBJECT_VERSIONS)
+            {
+                rc = ngx_http_s3_kms_gw_list(r, ctx);
+                break;
+            }
+
+            /* fall through */
+
+        case S3_CLASS_PASS:
             rc = ngx_http_s3_kms_gw_pass(r, ctx);
             break;
 
@@ -315,6 +345,23 @@ ngx_http_s3_kms_gw_auth(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 
     if (rc != S3_OK) {
         ctx->error.reason = s3_sigv4_reason_text(s3_sigv4_reason(ctx->auth));
+
+        /*
+         * POST Object, a browser form upload, carries its authentication
+         * in the form: it is refused for what it is, which would store
+         * plaintext, not for a missing signature
+         */
+
+        if (s3_sigv4_reason(ctx->auth) == S3_SIGV4_MISSING
+            && r->method == NGX_HTTP_POST
+            && r->headers_in.content_type
+            && r->headers_in.content_type->value.len >= 19
+            && ngx_strncasecmp(r->headers_in.content_type->value.data,
+                               (u_char *) "multipart/form-data", 19) == 0)
+        {
+            rc = S3_ERR_NOT_IMPLEMENTED;
+        }
+
         ngx_http_s3_kms_gw_fail(r, ctx, rc, NULL);
         return NGX_ERROR;
     }
@@ -730,12 +777,17 @@ ngx_http_s3_kms_gw_pass(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 
     if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
 
-        /* small bodies (XML, JSON): read, decoded, checked, then sent */
+        /*
+         * small bodies (XML, JSON): read, decoded, checked, then sent.
+         * Reading holds a reference of its own, which the end of
+         * ngx_http_s3_kms_gw_pass_body() releases: the handler's is
+         * released now.
+         */
 
         rc = ngx_http_s3_kms_membody_read(r, NGX_HTTP_S3_KMS_PASS_BODY_MAX,
                                           ngx_http_s3_kms_gw_pass_body);
 
-        return rc == NGX_DONE ? NGX_AGAIN : rc;
+        return rc == NGX_DONE ? NGX_DONE : rc;
     }
 
     if (r->method & (NGX_HTTP_PUT|NGX_HTTP_POST)) {
@@ -993,8 +1045,31 @@ ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 }
 
 
+/*
+ * KMS and Redis answers come from the event loop, outside the client
+ * connection's handlers: what the request posted meanwhile (the probe
+ * subrequest, a parent to wake up) runs here, as upstream handlers do it.
+ */
+
 static void
 ngx_http_s3_kms_gw_put_key(ngx_http_s3_kms_run_t *run)
+{
+    ngx_uint_t           async = run->async;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r = run->data;
+
+    c = r->connection;
+
+    ngx_http_s3_kms_gw_put_key_handler(run);
+
+    if (async) {
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+
+static void
+ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
 {
     ngx_http_request_t           *r = run->data;
 
@@ -1036,6 +1111,17 @@ ngx_http_s3_kms_gw_put_key(ngx_http_s3_kms_run_t *run)
 
     ngx_memcpy(ctx->seg_hdr, s3_objfmt_enc_header(ctx->enc),
                S3_OBJFMT_HDR_LEN);
+
+    /* SSE-S3's ETag: the MD5 of the plaintext (a Content-MD5 has it) */
+
+    if (ctx->internal_key && !ctx->payload->has_md5) {
+        if (s3_checksum_init(&ctx->md5, S3_CKSUM_MD5) != S3_OK) {
+            ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
+            goto failed;
+        }
+
+        ctx->md5_on = 1;
+    }
 
     /* the internal metadata of DESIGN.md section 3 */
 
@@ -1083,14 +1169,17 @@ ngx_http_s3_kms_gw_put_key(ngx_http_s3_kms_run_t *run)
 
     if (ctx->sse->ctx.npairs) {
         ctx->ctx_b64 = ngx_pnalloc(r->pool,
-                             kms_base64_encoded_len(ctx->sse->ctx.json.len));
+                          kms_base64_encoded_len(ctx->sse->ctx.json.len) + 1);
         if (ctx->ctx_b64 == NULL) {
             goto internal;
         }
 
+        /* NUL-terminated: the index entry takes its ngx_strlen() */
+
         len = kms_base64_encode(ctx->sse->ctx.json.data,
                                 ctx->sse->ctx.json.len,
                                 (char *) ctx->ctx_b64);
+        ctx->ctx_b64[len] = '\0';
 
         if (ngx_http_s3_kms_be_header(ctx, "x-amz-meta-ssek-ctx",
                                       ctx->ctx_b64, len)
@@ -1124,14 +1213,51 @@ void
 ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx)
 {
+    ngx_str_t  alg, arn, dek, cb, md5;
+
+    if (ctx->internal_key) {
+        ngx_str_set(&alg, "AES256");
+    } else {
+        ngx_str_set(&alg, "aws:kms");
+    }
+
+    arn.data = (u_char *) ctx->key_arn;
+    arn.len = ngx_strlen(ctx->key_arn);
+    dek.data = ctx->dek_blob;
+    dek.len = ctx->dek_blob_len;
+    cb.data = ctx->ctx_b64;
+    cb.len = ctx->ctx_b64 ? ngx_strlen(ctx->ctx_b64) : 0;
+    md5.data = ctx->md5_hex;
+    md5.len = ctx->md5_done ? 32 : 0;
+
+    ngx_http_s3_kms_gw_index_write(r, ctx, &ctx->obj.etag, ctx->plain_len,
+                                   ctx->be_length, ctx->seg_hdr, &alg, &arn,
+                                   &dek, &cb, &md5);
+}
+
+
+/*
+ * The index entry of an object (a cache of what the backend holds: the
+ * answer does not wait for it).  Every field is written, so nothing of an
+ * older object under the key survives.
+ */
+
+static void
+ngx_http_s3_kms_gw_index_write(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *etag, off_t len, off_t stored,
+    u_char *hdr, ngx_str_t *alg, ngx_str_t *key_arn, ngx_str_t *dek,
+    ngx_str_t *cb, ngx_str_t *md5)
+{
     u_char                        lenbuf[NGX_OFF_T_LEN], stbuf[NGX_OFF_T_LEN];
-    const char                   *argv[20];
-    size_t                        argvlen[20];
+    const char                   *argv[24];
+    size_t                        argvlen[24];
     ngx_str_t                     key;
     ngx_uint_t                    n;
     ngx_http_s3_kms_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+
+    /* a backend that sends no ETag (a plain DAV server) is indexed too */
 
     if (mcf->worker == NULL
         || ngx_http_s3_kms_gw_index_key(r, ctx, &key) != NGX_OK)
@@ -1145,25 +1271,24 @@ ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
     arg("HSET", 4);
     arg(key.data, key.len);
     arg("etag", 4);
-    arg(ctx->obj.etag.data, ctx->obj.etag.len);
+    arg(etag->data, etag->len);
     arg("len", 3);
-    arg(lenbuf, ngx_sprintf(lenbuf, "%O", ctx->plain_len) - lenbuf);
+    arg(lenbuf, ngx_sprintf(lenbuf, "%O", len) - lenbuf);
     arg("stored", 6);
-    arg(stbuf, ngx_sprintf(stbuf, "%O", ctx->be_length) - stbuf);
+    arg(stbuf, ngx_sprintf(stbuf, "%O", stored) - stbuf);
     arg("hdr", 3);
-    arg(ctx->seg_hdr, S3_OBJFMT_HDR_LEN);
+    arg(hdr, S3_OBJFMT_HDR_LEN);
     arg("alg", 3);
-    arg(ctx->internal_key ? "AES256" : "aws:kms", ctx->internal_key ? 6 : 7);
+    arg(alg->data, alg->len);
     arg("key", 3);
-    arg(ctx->key_arn, ngx_strlen(ctx->key_arn));
+    arg(key_arn->data, key_arn->len);
     arg("dek", 3);
-    arg(ctx->dek_blob, ctx->dek_blob_len);
+    arg(dek->data, dek->len);
     arg("ctx", 3);
-    arg(ctx->ctx_b64 ? ctx->ctx_b64 : (u_char *) "",
-        ctx->ctx_b64 ? ngx_strlen(ctx->ctx_b64) : 0);
+    arg(cb->len ? cb->data : (u_char *) "", cb->len);
+    arg("md5", 3);
+    arg(md5->len ? md5->data : (u_char *) "", md5->len);
 #undef arg
-
-    /* a cache of what the backend holds: the answer does not wait for it */
 
     if (ngx_http_s3_kms_redis_send(mcf->worker->redis, (int) n, argv,
                                    argvlen,
@@ -1172,7 +1297,7 @@ ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
         == NULL)
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "s3_kms: %V/%V stored, not indexed: Redis is down",
+                      "s3_kms: %V/%V not indexed: Redis is down",
                       &ctx->bucket, &ctx->key);
     }
 }
@@ -1265,12 +1390,6 @@ ngx_http_s3_kms_gw_get(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* HEAD: the backend's metadata is all it takes */
-
-    if (ctx->mode == NGX_HTTP_S3_KMS_BE_HEAD) {
-        return ngx_http_s3_kms_be_start(r, ctx);
-    }
-
     if (ngx_http_s3_kms_gw_index_key(r, ctx, &key) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1285,6 +1404,12 @@ ngx_http_s3_kms_gw_get(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
                                                 ngx_http_s3_kms_gw_index_reply,
                                                 r);
     if (ctx->redis_req == NULL) {
+
+        if (ctx->mode == NGX_HTTP_S3_KMS_BE_HEAD) {
+            /* HEAD needs neither the index nor the KMS */
+            return ngx_http_s3_kms_be_start(r, ctx);
+        }
+
         ctx->error.reason = "Redis is not reachable";
         ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_SERVICE_UNAVAILABLE, NULL);
         return NGX_ERROR;
@@ -1298,7 +1423,19 @@ static void
 ngx_http_s3_kms_gw_index_reply(void *data, redisReply *reply)
 {
     ngx_http_request_t  *r = data;
+    ngx_connection_t    *c;
 
+    c = r->connection;
+
+    ngx_http_s3_kms_gw_index_handler(r, reply);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r, redisReply *reply)
+{
     size_t                     i;
     ngx_str_t                  f, v;
     redisReply                *e;
@@ -1309,14 +1446,16 @@ ngx_http_s3_kms_gw_index_reply(void *data, redisReply *reply)
     ctx->redis_req = NULL;
     o = &ctx->obj;
 
-    if (reply == NULL) {
+    if (reply == NULL && ctx->mode != NGX_HTTP_S3_KMS_BE_HEAD) {
         ctx->error.reason = "Redis did not answer";
         ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_SERVICE_UNAVAILABLE, NULL);
         ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
         return;
     }
 
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2) {
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements >= 2)
+    {
 
         for (i = 0; i + 1 < reply->elements; i += 2) {
             e = reply->element[i];
@@ -1359,12 +1498,20 @@ ngx_http_s3_kms_gw_index_reply(void *data, redisReply *reply)
                 o->dek = v;
             } else if (is("ctx")) {
                 o->ctx = v;
+            } else if (is("md5") && v.len == 32) {
+                ctx->idx_md5 = v;
             }
 #undef is
         }
 
-        if (o->len >= 0 && o->hdr_len && o->dek.len && o->key_arn.len
-            && o->alg.len)
+        ctx->idx_etag = o->etag;
+
+        if (ctx->mode == NGX_HTTP_S3_KMS_BE_HEAD) {
+            goto head;
+        }
+
+        if (o->len >= 0 && o->hdr_len && o->dek.len
+            && o->key_arn.len && o->alg.len)
         {
             o->found = 1;
             o->encrypted = 1;
@@ -1379,10 +1526,33 @@ ngx_http_s3_kms_gw_index_reply(void *data, redisReply *reply)
     ngx_memzero(o, sizeof(ngx_http_s3_kms_obj_t));
     o->len = -1;
     o->stored = -1;
+    ngx_str_null(&ctx->idx_etag);
+    ngx_str_null(&ctx->idx_md5);
+
+    if (ctx->mode == NGX_HTTP_S3_KMS_BE_HEAD) {
+        goto head;
+    }
 
     if (ngx_http_s3_kms_gw_probe(r, ctx) != NGX_OK) {
         ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
+
+    return;
+
+head:
+
+    /* HEAD: the backend's metadata, the index's ETag where it knows it */
+
+    ngx_memzero(o, sizeof(ngx_http_s3_kms_obj_t));
+    o->len = -1;
+    o->stored = -1;
+
+    if (ngx_http_s3_kms_gw_conditionals(r, ctx) != NGX_OK) {
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_s3_kms_gw_finish(r, ctx, ngx_http_s3_kms_be_start(r, ctx));
 }
 
 
@@ -1449,9 +1619,34 @@ ngx_http_s3_kms_gw_probe_handler(ngx_http_request_t *r)
     ctx->be_query = pctx->be_query;
 
     if (ngx_array_init(&ctx->be_headers, r->pool, 4, sizeof(ngx_keyval_t))
-        != NGX_OK
-        || ngx_http_s3_kms_be_header(ctx, "range",
-                                     (u_char *) "bytes=0-71", 10) != NGX_OK)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (pctx->listing) {
+        /* a listing: the client's headers, the whole document kept */
+
+        ngx_keyval_t  *kv;
+        ngx_uint_t     i;
+
+        ctx->mode = NGX_HTTP_S3_KMS_BE_LIST;
+        kv = pctx->be_headers.elts;
+
+        for (i = 0; i < pctx->be_headers.nelts; i++) {
+            if (ngx_http_s3_kms_be_header(ctx, (char *) kv[i].key.data,
+                                          kv[i].value.data, kv[i].value.len)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        return ngx_http_s3_kms_be_start(r, ctx);
+    }
+
+    if (ngx_http_s3_kms_be_header(ctx, "range", (u_char *) "bytes=0-71", 10)
+        != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1472,6 +1667,10 @@ ngx_http_s3_kms_gw_probe_done(ngx_http_request_t *r, void *data,
     if (ctx != NULL && r->upstream) {
         pctx->obj = ctx->obj;
         pctx->obj.status = r->upstream->headers_in.status_n;
+        pctx->list_data = ctx->list_data;
+        pctx->list_len = ctx->list_len;
+        pctx->list_status = (rc == NGX_OK) ? r->upstream->headers_in.status_n
+                                           : 0;
     }
 
     return rc;
@@ -1509,10 +1708,16 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
     ngx_int_t                     n;
     ngx_table_elt_t              *range;
     kms_call_t                   *call;
+    s3_objfmt_hdr_t               hdr;
     ngx_http_s3_kms_obj_t        *o = &ctx->obj;
     ngx_http_s3_kms_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+
+    if (ctx->listing) {
+        ngx_http_s3_kms_gw_list_got(r, ctx);
+        return;
+    }
 
     if (!ctx->index_hit) {
 
@@ -1523,6 +1728,26 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
         }
 
         if (!o->encrypted) {
+
+            /*
+             * Stored bytes in our format without our metadata: the
+             * remains of a PUT a backend kept although it was aborted
+             * (one that writes streams in place), or metadata stripped.
+             * Never served raw as if it were the object.
+             */
+
+            if (o->hdr_len == S3_OBJFMT_HDR_LEN
+                && s3_objfmt_hdr_parse(o->hdr, S3_OBJFMT_HDR_LEN, &hdr)
+                   == S3_OBJFMT_OK)
+            {
+                ctx->error.reason = "stored in the gateway's format, but "
+                                    "without its metadata";
+                ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL,
+                                        "The object cannot be decrypted.");
+                ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+                return;
+            }
+
             /* written before the gateway: served as it is */
             ctx->mode = NGX_HTTP_S3_KMS_BE_PASS;
             goto pass;
@@ -1536,6 +1761,23 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
             ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
             return;
         }
+    }
+
+    /*
+     * The metadata's length must be the header's: the header's is
+     * authenticated by every frame, the metadata's by nothing, and the
+     * answer's length comes from it (a shortened ssek-len would drop the
+     * object's end without an error).
+     */
+
+    if (s3_objfmt_hdr_parse(o->hdr, S3_OBJFMT_HDR_LEN, &hdr) != S3_OBJFMT_OK
+        || hdr.len != (uint64_t) o->len || hdr.part != 0)
+    {
+        ctx->error.reason = "the metadata does not match the stored header";
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL,
+                                "The object cannot be decrypted.");
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+        return;
     }
 
     /* the client's Range against the plaintext length */
@@ -1620,12 +1862,42 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
 
 pass:
 
+    /* a plaintext object (or none): the backend answers the Range itself */
+
+    range = ngx_http_s3_kms_find_header(r, "range");
+
+    if (range != NULL
+        && ngx_http_s3_kms_be_header(ctx, "range", range->value.data,
+                                     range->value.len)
+           != NGX_OK)
+    {
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     ngx_http_s3_kms_gw_finish(r, ctx, ngx_http_s3_kms_be_start(r, ctx));
 }
 
 
 static void
 ngx_http_s3_kms_gw_get_key(ngx_http_s3_kms_run_t *run)
+{
+    ngx_uint_t           async = run->async;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r = run->data;
+
+    c = r->connection;
+
+    ngx_http_s3_kms_gw_get_key_handler(run);
+
+    if (async) {
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+
+static void
+ngx_http_s3_kms_gw_get_key_handler(ngx_http_s3_kms_run_t *run)
 {
     ngx_http_request_t          *r = run->data;
 
@@ -1653,6 +1925,20 @@ ngx_http_s3_kms_gw_get_key(ngx_http_s3_kms_run_t *run)
 
     rc = (dek != NULL && len == 32)
          ? ngx_http_s3_kms_gw_get_start(r, ctx, dek) : NGX_ERROR;
+
+    if (rc == NGX_DONE && !ctx->index_hit) {
+
+        /* found by the probe, its data key opened: index it again */
+
+        ngx_http_s3_kms_obj_t  *o = &ctx->obj;
+        ngx_str_t               md5 = ngx_null_string;
+
+        ngx_http_s3_kms_gw_index_write(r, ctx, &o->etag, o->len,
+                          (off_t) s3_objfmt_stored_len((uint64_t) o->len,
+                                                       o->hdr[6]),
+                          o->hdr, &o->alg, &o->key_arn, &o->dek, &o->ctx,
+                          &md5);
+    }
 
     kms_call_free(run->call);          /* wipes the data key */
     run->call = NULL;
@@ -1708,6 +1994,10 @@ ngx_http_s3_kms_gw_get_start(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ngx_http_s3_kms_gw_conditionals(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     /* the object the metadata came from, not one written since */
 
     if (ctx->obj.etag.len
@@ -1741,6 +2031,13 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
     switch (ctx->mode) {
 
     case NGX_HTTP_S3_KMS_BE_PROBE:
+    case NGX_HTTP_S3_KMS_BE_LIST:
+        /*
+         * In-memory subrequests whose Content-Length is over
+         * subrequest_output_buffer_size fail, though our filters keep
+         * the body and output none of it
+         */
+        u->headers_in.content_length_n = -1;
         return NGX_OK;
 
     case NGX_HTTP_S3_KMS_BE_PASS:
@@ -1806,12 +2103,31 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
             }
         }
 
+        if (ctx->md5_done && u->headers_in.etag) {
+            p = ngx_pnalloc(r->pool, 34);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            p[0] = '"';
+            ngx_memcpy(p + 1, ctx->md5_hex, 32);
+            p[33] = '"';
+            u->headers_in.etag->value.data = p;
+            u->headers_in.etag->value.len = 34;
+        }
+
         u->headers_in.content_length_n = 0;
         return NGX_OK;
 
     case NGX_HTTP_S3_KMS_BE_HEAD:
     case NGX_HTTP_S3_KMS_BE_GET:
         break;
+    }
+
+    if (status == NGX_HTTP_NOT_MODIFIED
+        && ngx_http_s3_kms_gw_md5_etag(r, ctx) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (status == NGX_HTTP_PRECONDITION_FAILED && ctx->dec
@@ -1890,9 +2206,109 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
 
     if (ngx_http_s3_kms_gw_sse_headers(r, ctx, &o->alg, &o->key_arn,
                                        o->bk.len != 0)
-        != NGX_OK)
+        != NGX_OK
+        || ngx_http_s3_kms_gw_md5_etag(r, ctx) != NGX_OK)
     {
         return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * An SSE-S3 object's ETag is its plaintext's MD5, as on S3, where the
+ * index knows it and the backend still holds the object it indexed.
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_md5_etag(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    u_char               *p;
+    ngx_table_elt_t      *etag;
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+    etag = u->headers_in.etag;
+
+    if (ctx->idx_md5.len != 32 || etag == NULL
+        || etag->value.len != ctx->idx_etag.len
+        || ngx_strncmp(etag->value.data, ctx->idx_etag.data,
+                       ctx->idx_etag.len) != 0)
+    {
+        return NGX_OK;
+    }
+
+    if (ctx->obj.alg.len && !(ctx->obj.alg.len == 6
+                              && ngx_strncmp(ctx->obj.alg.data, "AES256", 6)
+                                 == 0))
+    {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, 34);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    p[0] = '"';
+    ngx_memcpy(p + 1, ctx->idx_md5.data, 32);
+    p[33] = '"';
+
+    etag->value.data = p;
+    etag->value.len = 34;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A client's If-Match or If-None-Match naming the MD5 ETag of an SSE-S3
+ * object names the backend's ETag of it for the backend.
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_conditionals(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    u_char        *v;
+    size_t         len;
+    ngx_uint_t     i;
+    ngx_keyval_t  *kv;
+
+    if (ctx->idx_md5.len != 32 || ctx->idx_etag.len == 0) {
+        return NGX_OK;
+    }
+
+    kv = ctx->be_headers.elts;
+
+    for (i = 0; i < ctx->be_headers.nelts; i++) {
+
+        if (!((kv[i].key.len == 8
+               && ngx_strncmp(kv[i].key.data, "if-match", 8) == 0)
+              || (kv[i].key.len == 13
+                  && ngx_strncmp(kv[i].key.data, "if-none-match", 13) == 0)))
+        {
+            continue;
+        }
+
+        v = kv[i].value.data;
+        len = kv[i].value.len;
+
+        if (len >= 2 && v[0] == 'W' && v[1] == '/') {
+            v += 2;
+            len -= 2;
+        }
+
+        if (len == 34 && v[0] == '"' && v[33] == '"') {
+            v++;
+            len -= 2;
+        }
+
+        if (len == 32 && ngx_strncasecmp(v, ctx->idx_md5.data, 32) == 0) {
+            kv[i].value = ctx->idx_etag;
+        }
     }
 
     return NGX_OK;
@@ -1975,6 +2391,379 @@ ngx_http_s3_kms_gw_sse_headers(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/* ---- listings ------------------------------------------------------------------ */
+
+/*
+ * ListObjects, ListObjectsV2, ListObjectVersions: the backend's document
+ * is fetched whole (a subrequest), each entry the index knows (same ETag:
+ * the same object) gets its plaintext size, and the document goes out
+ * with those sizes and without checksums of ciphertext.  Entries the
+ * index does not know keep the backend's size.
+ */
+
+typedef struct {
+    ngx_http_request_t          *request;
+    ngx_uint_t                   index;
+} ngx_http_s3_kms_gw_list_req_t;
+
+
+static ngx_int_t
+ngx_http_s3_kms_gw_list(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    ctx->mode = NGX_HTTP_S3_KMS_BE_PASS;
+    ctx->listing = 1;
+
+    if (ngx_http_s3_kms_gw_forward_headers(r, ctx, 0) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_s3_kms_gw_probe(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_s3_kms_gw_list_got(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    size_t                          i, n;
+    u_char                         *p;
+    const char                     *argv[6];
+    size_t                          argvlen[6];
+    s3_xml_list_entry_t            *en;
+    ngx_http_s3_kms_main_conf_t    *mcf;
+    ngx_http_s3_kms_gw_list_req_t  *lr;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+
+    if (ctx->list_status == 0) {
+        ctx->error.reason = "the backend did not answer";
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_SERVICE_UNAVAILABLE, NULL);
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+        return;
+    }
+
+    if (ctx->list_status != NGX_HTTP_OK
+        || s3_xml_list_parse(ctx->list_data, ctx->list_len, &ctx->xlist)
+           != S3_OK)
+    {
+        /* the backend's error, or a document to leave as it is */
+        ctx->xlist = NULL;
+        ngx_http_s3_kms_gw_list_send(r, ctx);
+        return;
+    }
+
+    n = ctx->xlist->nentries;
+
+    ctx->list_reqs = ngx_pcalloc(r->pool,
+                          (n + 1) * sizeof(ngx_http_s3_kms_redis_req_t *));
+    ctx->list_md5 = ngx_pcalloc(r->pool, (n + 1) * sizeof(ngx_str_t));
+    lr = ngx_palloc(r->pool, (n + 1) * sizeof(ngx_http_s3_kms_gw_list_req_t));
+
+    if (ctx->list_reqs == NULL || ctx->list_md5 == NULL || lr == NULL) {
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    argv[0] = "HMGET";
+    argvlen[0] = 5;
+    argv[2] = "len";
+    argvlen[2] = 3;
+    argv[3] = "etag";
+    argvlen[3] = 4;
+    argv[4] = "md5";
+    argvlen[4] = 3;
+
+    for (i = 0; i < n; i++) {
+        en = &ctx->xlist->entries[i];
+
+        if (en->delete_marker || en->size < 0 || mcf->worker == NULL) {
+            continue;
+        }
+
+        p = ngx_pnalloc(r->pool, sizeof("ssek:obj:{}:") - 1
+                                 + ctx->bucket.len + en->key.len);
+        if (p == NULL) {
+            break;
+        }
+
+        argv[1] = (const char *) p;
+        p = ngx_sprintf(p, "ssek:obj:{%V}:", &ctx->bucket);
+        p = ngx_cpymem(p, en->key.data, en->key.len);
+        argvlen[1] = p - (u_char *) argv[1];
+
+        lr[i].request = r;
+        lr[i].index = i;
+
+        ctx->list_reqs[i] = ngx_http_s3_kms_redis_send(mcf->worker->redis, 5,
+                                              argv, argvlen,
+                                              ngx_http_s3_kms_gw_list_reply,
+                                              &lr[i]);
+        if (ctx->list_reqs[i] == NULL) {
+            break;              /* Redis is away: the backend's sizes */
+        }
+
+        ctx->list_pending++;
+    }
+
+    if (ctx->list_pending == 0) {
+        ngx_http_s3_kms_gw_list_send(r, ctx);
+    }
+}
+
+
+static void
+ngx_http_s3_kms_gw_list_reply(void *data, redisReply *reply)
+{
+    ngx_http_s3_kms_gw_list_req_t  *lr = data;
+
+    off_t                       len;
+    ngx_str_t                   a, b;
+    ngx_connection_t           *c;
+    ngx_http_request_t         *r;
+    s3_xml_list_entry_t        *en;
+    ngx_http_s3_kms_gw_ctx_t   *ctx;
+
+    r = lr->request;
+    c = r->connection;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    ctx->list_reqs[lr->index] = NULL;
+    en = &ctx->xlist->entries[lr->index];
+
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements == 3
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[1]->type == REDIS_REPLY_STRING)
+    {
+        len = ngx_atoof((u_char *) reply->element[0]->str,
+                        reply->element[0]->len);
+
+        /* the entry is the object the index describes */
+
+        a = ngx_http_s3_kms_gw_etag_core((u_char *) reply->element[1]->str,
+                                         reply->element[1]->len);
+        b = ngx_http_s3_kms_gw_etag_core((u_char *) en->etag.data,
+                                         en->etag.len);
+
+        if (len >= 0 && a.len && a.len == b.len
+            && ngx_strncmp(a.data, b.data, a.len) == 0)
+        {
+            en->new_size = len;
+
+            /* SSE-S3: the ETag is the plaintext's MD5 */
+
+            if (reply->element[2]->type == REDIS_REPLY_STRING
+                && reply->element[2]->len == 32 && b.len == 32)
+            {
+                ctx->list_md5[lr->index].data = ngx_pnalloc(r->pool, 32);
+
+                if (ctx->list_md5[lr->index].data) {
+                    ngx_memcpy(ctx->list_md5[lr->index].data,
+                               reply->element[2]->str, 32);
+                    ctx->list_md5[lr->index].len = 32;
+                }
+            }
+        }
+    }
+
+    if (--ctx->list_pending == 0) {
+        ngx_http_s3_kms_gw_list_send(r, ctx);
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+
+/* an ETag without its quotes */
+
+static ngx_str_t
+ngx_http_s3_kms_gw_etag_core(u_char *p, size_t len)
+{
+    ngx_str_t  s;
+
+    if (len >= 2 && p[0] == '"' && p[len - 1] == '"') {
+        p++;
+        len -= 2;
+    }
+
+    s.data = p;
+    s.len = len;
+
+    return s;
+}
+
+
+/*
+ * The ETags of SSE-S3 entries become their MD5s, in place (both are 32
+ * hex digits): each <ETag> element of the document whose value is the
+ * backend's ETag of an entry the index gave an MD5 for.  Entries come in
+ * document order, so the search resumes where the last one matched.
+ */
+
+static void
+ngx_http_s3_kms_gw_list_etags(ngx_http_s3_kms_gw_ctx_t *ctx, u_char *doc,
+    size_t len)
+{
+    u_char               *p, *end, *e;
+    size_t                i, k, n;
+    ngx_str_t             core, want;
+    s3_xml_list_entry_t  *en;
+
+    n = ctx->xlist->nentries;
+    p = doc;
+    end = doc + len;
+    k = 0;
+
+    if (n == 0 || ctx->list_md5 == NULL) {
+        return;
+    }
+
+    for ( ;; ) {
+        p = ngx_strlcasestrn(p, end, (u_char *) "<ETag>", 6 - 1);
+        if (p == NULL) {
+            return;
+        }
+
+        p += 6;
+
+        e = ngx_strlcasestrn(p, end, (u_char *) "</ETag>", 7 - 1);
+        if (e == NULL) {
+            return;
+        }
+
+        /* the value: "hex", &quot;hex&quot; or &#34;hex&#34; */
+
+        core.data = p;
+        core.len = e - p;
+
+        if (core.len >= 2 && core.data[0] == '"'
+            && core.data[core.len - 1] == '"')
+        {
+            core.data++;
+            core.len -= 2;
+
+        } else if (core.len >= 12
+                   && ngx_strncmp(core.data, "&quot;", 6) == 0
+                   && ngx_strncmp(e - 6, "&quot;", 6) == 0)
+        {
+            core.data += 6;
+            core.len -= 12;
+
+        } else if (core.len >= 10
+                   && ngx_strncmp(core.data, "&#34;", 5) == 0
+                   && ngx_strncmp(e - 5, "&#34;", 5) == 0)
+        {
+            core.data += 5;
+            core.len -= 10;
+        }
+
+        if (core.len == 32) {
+            for (i = 0; i < n; i++) {
+                en = &ctx->xlist->entries[(k + i) % n];
+
+                if (ctx->list_md5[(k + i) % n].len != 32) {
+                    continue;
+                }
+
+                want = ngx_http_s3_kms_gw_etag_core((u_char *) en->etag.data,
+                                                    en->etag.len);
+
+                if (want.len == 32
+                    && ngx_strncmp(want.data, core.data, 32) == 0)
+                {
+                    ngx_memcpy(core.data, ctx->list_md5[(k + i) % n].data,
+                               32);
+                    k = (k + i + 1) % n;
+                    break;
+                }
+            }
+        }
+
+        p = e + 7;
+    }
+}
+
+
+static void
+ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    u_char        *out;
+    size_t         outlen;
+    ngx_int_t      rc;
+    ngx_buf_t     *b;
+    ngx_chain_t    cl;
+
+    out = NULL;
+    outlen = 0;
+
+    if (ctx->xlist != NULL) {
+        if (s3_xml_list_write(ctx->xlist, S3_XML_LIST_DROP_CHECKSUMS, &out,
+                              &outlen)
+            != S3_OK)
+        {
+            ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
+            ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+            return;
+        }
+
+        ngx_http_s3_kms_gw_list_etags(ctx, out, outlen);
+
+    } else {
+        outlen = ctx->list_len;
+    }
+
+    b = ngx_create_temp_buf(r->pool, outlen ? outlen : 1);
+    if (b == NULL) {
+        free(out);
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (outlen) {
+        b->last = ngx_cpymem(b->pos, out ? out : ctx->list_data, outlen);
+    } else {
+        b->temporary = 0;
+    }
+
+    free(out);
+
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = ctx->list_status;
+    ngx_str_set(&r->headers_out.content_type, "application/xml");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_length_n = outlen;
+
+    /* the backend's own error documents pass as they are */
+    ctx->own_error = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    cl.buf = b;
+    cl.next = NULL;
+
+    ngx_http_finalize_request(r, ngx_http_output_filter(r, &cl));
 }
 
 
@@ -2127,6 +2916,19 @@ ngx_http_s3_kms_gw_send_error(ngx_http_request_t *r,
 
     ctx->own_error = 1;
 
+    if (r->request_body == NULL && !r->discard_body
+        && (r->headers_in.content_length_n > 0 || r->headers_in.chunked))
+    {
+        /*
+         * Refused before its body was read (and before 100 Continue): the
+         * unread body must not be taken for the next request.  S3 closes
+         * such a connection too.
+         */
+
+        r->keepalive = 0;
+        r->lingering_close = 1;
+    }
+
     out = ngx_http_s3_kms_gw_error_body(r, ctx);
     if (out == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -2205,23 +3007,128 @@ ngx_http_s3_kms_gw_error_body(ngx_http_request_t *r,
  * on every answer.
  */
 
+static void
+ngx_http_s3_kms_gw_ids(ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    u_char  rnd[8];
+
+    if (kms_random(rnd, sizeof(rnd)) != 0) {
+        ngx_memzero(rnd, sizeof(rnd));
+    }
+
+    ngx_sprintf(ctx->req_id, "%*Xs%Z", (size_t) 8, rnd);
+    ctx->req_id[NGX_HTTP_S3_KMS_REQ_ID_LEN] = '\0';
+    ngx_sprintf(ctx->host_id, "%*xs%Z", (size_t) 8, rnd);
+}
+
+
+/*
+ * The gateway context of a request the S3 filters shape: one in a gateway
+ * location, or one nginx refused before it reached a location (a request
+ * line or headers too long or malformed, TRACE) in a server that has a
+ * gateway location: such a request gets a context made here.
+ */
+
+static ngx_http_s3_kms_gw_ctx_t *
+ngx_http_s3_kms_gw_filter_ctx(ngx_http_request_t *r, ngx_uint_t create)
+{
+    ngx_http_s3_kms_gw_ctx_t    *ctx;
+    ngx_http_core_srv_conf_t    *cscf;
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_s3_kms_loc_conf_t  *lcf;
+
+    if (r != r->main) {
+        return NULL;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    if (lcf->gateway) {
+        return (ctx != NULL && ctx->request == r) ? ctx : NULL;
+    }
+
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+
+    if (cscf == NULL || r->loc_conf != cscf->ctx->loc_conf) {
+        return NULL;            /* in a location that is no gateway */
+    }
+
+    if (ctx != NULL) {
+        return ctx->request == r ? ctx : NULL;
+    }
+
+    if (!create || r->err_status == 0) {
+        return NULL;
+    }
+
+    clcf = cscf->ctx->loc_conf[ngx_http_core_module.ctx_index];
+
+    if (!ngx_http_s3_kms_gw_has_gateway(clcf->static_locations)) {
+        return NULL;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_s3_kms_gw_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->request = r;
+    ctx->be_length = -1;
+    ctx->obj.len = -1;
+    ctx->obj.stored = -1;
+    ngx_http_s3_kms_gw_ids(ctx);
+
+    ngx_http_set_ctx(r, ctx, ngx_http_s3_kms_module);
+
+    return ctx;
+}
+
+
+static ngx_uint_t
+ngx_http_s3_kms_gw_has_gateway(ngx_http_location_tree_node_t *node)
+{
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_s3_kms_loc_conf_t  *lcf;
+
+    if (node == NULL) {
+        return 0;
+    }
+
+    clcf = node->exact ? node->exact : node->inclusive;
+
+    if (clcf != NULL) {
+        lcf = clcf->loc_conf[ngx_http_s3_kms_module.ctx_index];
+
+        if (lcf->gateway == 1) {
+            return 1;
+        }
+    }
+
+    if (node->exact && node->inclusive) {
+        lcf = node->inclusive->loc_conf[ngx_http_s3_kms_module.ctx_index];
+
+        if (lcf->gateway == 1) {
+            return 1;
+        }
+    }
+
+    return ngx_http_s3_kms_gw_has_gateway(node->left)
+           || ngx_http_s3_kms_gw_has_gateway(node->right)
+           || ngx_http_s3_kms_gw_has_gateway(node->tree);
+}
+
+
 static ngx_int_t
 ngx_http_s3_kms_gw_header_filter(ngx_http_request_t *r)
 {
     ngx_chain_t                 *out;
     ngx_table_elt_t             *h;
     ngx_http_s3_kms_gw_ctx_t    *ctx;
-    ngx_http_s3_kms_loc_conf_t  *lcf;
 
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
+    ctx = ngx_http_s3_kms_gw_filter_ctx(r, 1);
 
-    if (r != r->main || !lcf->gateway) {
-        return ngx_http_next_header_filter(r);
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
-
-    if (ctx == NULL || ctx->request != r) {
+    if (ctx == NULL) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -2258,6 +3165,16 @@ ngx_http_s3_kms_gw_header_filter(ngx_http_request_t *r)
     h->value.data = ctx->req_id;
     h->value.len = ngx_strlen(ctx->req_id);
 
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "x-amz-id-2");
+    h->value.data = ctx->host_id;
+    h->value.len = ngx_strlen(ctx->host_id);
+
     return ngx_http_next_header_filter(r);
 }
 
@@ -2268,17 +3185,10 @@ ngx_http_s3_kms_gw_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_uint_t                   last;
     ngx_chain_t                 *cl;
     ngx_http_s3_kms_gw_ctx_t    *ctx;
-    ngx_http_s3_kms_loc_conf_t  *lcf;
 
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
+    ctx = ngx_http_s3_kms_gw_filter_ctx(r, 0);
 
-    if (r != r->main || !lcf->gateway) {
-        return ngx_http_next_body_filter(r, in);
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
-
-    if (ctx == NULL || ctx->request != r || !ctx->error_sent) {
+    if (ctx == NULL || !ctx->error_sent) {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -2312,7 +3222,10 @@ ngx_http_s3_kms_gw_status_error(ngx_uint_t status)
     switch (status) {
 
     case NGX_HTTP_BAD_REQUEST:
-        return S3_ERR_INCOMPLETE_BODY;
+        return S3_ERR_INVALID_REQUEST;
+
+    case NGX_HTTP_REQUEST_URI_TOO_LARGE:
+        return S3_ERR_KEY_TOO_LONG;
 
     case NGX_HTTP_NOT_ALLOWED:
         return S3_ERR_METHOD_NOT_ALLOWED;
@@ -2352,6 +3265,27 @@ ngx_http_s3_kms_gw_cleanup(void *data)
 
     if (ctx->payload && ctx->has_payload) {
         s3_payload_cleanup(ctx->payload);
+    }
+
+    if (ctx->md5_on) {
+        s3_checksum_cleanup(&ctx->md5);
+        ctx->md5_on = 0;
+    }
+
+    if (ctx->list_reqs && ctx->xlist) {
+        ngx_uint_t  i;
+
+        for (i = 0; i < ctx->xlist->nentries; i++) {
+            if (ctx->list_reqs[i]) {
+                ngx_http_s3_kms_redis_cancel(ctx->list_reqs[i]);
+                ctx->list_reqs[i] = NULL;
+            }
+        }
+    }
+
+    if (ctx->xlist) {
+        s3_xml_list_free(ctx->xlist);
+        ctx->xlist = NULL;
     }
 
     s3_objfmt_enc_free(ctx->enc);

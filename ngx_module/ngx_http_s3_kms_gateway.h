@@ -22,7 +22,8 @@ typedef enum {
     NGX_HTTP_S3_KMS_BE_PUT,          /* an encrypted PutObject */
     NGX_HTTP_S3_KMS_BE_GET,          /* GetObject, decrypted */
     NGX_HTTP_S3_KMS_BE_HEAD,         /* HeadObject, headers rewritten */
-    NGX_HTTP_S3_KMS_BE_PROBE         /* subrequest: metadata and header */
+    NGX_HTTP_S3_KMS_BE_PROBE,        /* subrequest: metadata and header */
+    NGX_HTTP_S3_KMS_BE_LIST          /* subrequest: a listing, kept whole */
 } ngx_http_s3_kms_be_mode_e;
 
 
@@ -114,6 +115,16 @@ typedef struct {
     u_char                      *ctx_b64;      /* x-amz-meta-ssek-ctx */
     const char                  *key_arn;
 
+    /* SSE-S3: S3's ETag is the plaintext's MD5, which the index keeps */
+    s3_checksum_t                md5;
+    ngx_uint_t                   md5_on;
+    ngx_uint_t                   md5_done;
+    u_char                       md5_hex[32];
+
+    /* what the index said, apart from what the backend answers */
+    ngx_str_t                    idx_etag;
+    ngx_str_t                    idx_md5;
+
     /* GET: decryption of the response body */
     s3_objfmt_dec_t             *dec;
     ngx_buf_t                   *frame;        /* being gathered */
@@ -125,6 +136,17 @@ typedef struct {
     ngx_uint_t                   own_error;    /* we send the XML */
     ngx_uint_t                   error_sent;   /* nginx's page replaced */
     ngx_chain_t                 *error_out;
+
+    /* listings: the backend's document, rewritten with plaintext sizes */
+    ngx_uint_t                   listing;
+    u_char                      *list_data;
+    size_t                       list_len;
+    size_t                       list_cap;
+    ngx_uint_t                   list_status;
+    s3_xml_list_t               *xlist;
+    ngx_http_s3_kms_redis_req_t **list_reqs;
+    ngx_str_t                   *list_md5;     /* per entry, SSE-S3 */
+    ngx_uint_t                   list_pending;
 
     /* the probe subrequest's parent context */
     void                        *parent;
