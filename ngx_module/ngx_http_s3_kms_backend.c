@@ -164,8 +164,12 @@ ngx_http_s3_kms_backend_merge_conf(ngx_conf_t *cf,
                               prev->upstream.read_timeout, 60000);
     ngx_conf_merge_msec_value(conf->upstream.next_upstream_timeout,
                               prev->upstream.next_upstream_timeout, 0);
+    /*
+     * 256k: a GET reads several frames per system call and sends them in
+     * one write (a quarter of the calls 64k makes: bench/s3-notes.md)
+     */
     ngx_conf_merge_size_value(conf->upstream.buffer_size,
-                              prev->upstream.buffer_size, 64 * 1024);
+                              prev->upstream.buffer_size, 256 * 1024);
 
     /* a request body cannot be sent twice: never retry another server */
     conf->upstream.next_upstream = NGX_CONF_BITMASK_SET

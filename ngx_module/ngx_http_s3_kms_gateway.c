@@ -815,10 +815,6 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
 
-    /* the body read held a reference to the request: it is done */
-
-    ngx_http_finalize_request(r, NGX_DONE);
-
     if (ctx->mem.too_big) {
         ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_ENTITY_TOO_LARGE, NULL);
         ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);

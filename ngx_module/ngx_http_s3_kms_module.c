@@ -174,6 +174,13 @@ static ngx_command_t  ngx_http_s3_kms_commands[] = {
       offsetof(ngx_http_s3_kms_loc_conf_t, ssl_trusted_certificate),
       NULL },
 
+    { ngx_string("s3_kms_backend_buffer_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_s3_kms_loc_conf_t, upstream.buffer_size),
+      NULL },
+
     { ngx_string("s3_kms_backend_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,

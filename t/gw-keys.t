@@ -161,13 +161,13 @@ is($r->{headers}{'x-amz-server-side-encryption'}, 'AES256', '... HEAD answers AE
 sleep 0.3;
 my @sse_s3 = grep { ($_->{requestParameters}{encryptionContext}{'aws:s3:arn'} // '')
                     =~ m{/(sse-s3|no-sse)$} } $t->audit_records;
-TODO: {
-    local $TODO = 'SSE-S3 uses alias/aws/s3 until kms_core has the internal key';
-    ok(!@sse_s3, 'SSE-S3 leaves no customer audit record');
-    my $b = $t->backend_get($B, 'sse-s3');
-    unlike($b->{headers}{'x-amz-meta-ssek-key'} // '', qr/^\Q$aws_s3_arn\E$/,
-           'SSE-S3 is not under alias/aws/s3');
-}
+ok(!@sse_s3, 'SSE-S3 leaves no customer audit record');
+my $b = $t->backend_get($B, 'sse-s3');
+unlike($b->{headers}{'x-amz-meta-ssek-key'} // '', qr/^\Q$aws_s3_arn\E$/,
+       'SSE-S3 is not under alias/aws/s3');
+like($b->{headers}{'x-amz-meta-ssek-key'} // '',
+     qr{^arn:aws:kms:us-east-1:000000000000:key/},
+     'SSE-S3 is under the gateway\'s internal key');
 
 # ---- key policies, checked before the body ---------------------------------------------
 
