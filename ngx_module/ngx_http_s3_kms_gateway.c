@@ -2049,6 +2049,13 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
             return NGX_OK;
         }
 
+        /* S3 answers PutObject 200, whatever a WebDAV-like store says */
+
+        if (status != NGX_HTTP_OK) {
+            u->headers_in.status_n = NGX_HTTP_OK;
+            u->headers_in.status_line.len = 0;
+        }
+
         if (ctx->internal_key) {
             ngx_str_set(&alg, "AES256");
         } else {
