@@ -844,8 +844,10 @@ ngx_http_s3_kms_be_process_header(ngx_http_request_t *r)
                 return rc;
             }
 
-            if (u->headers_in.status_n == NGX_HTTP_NO_CONTENT
-                || u->headers_in.status_n == NGX_HTTP_NOT_MODIFIED
+            /* the backend's own status says whether a body follows */
+
+            if (ctx->status.code == NGX_HTTP_NO_CONTENT
+                || ctx->status.code == NGX_HTTP_NOT_MODIFIED
                 || (ctx->be_method.len == 4
                     && ngx_strncmp(ctx->be_method.data, "HEAD", 4) == 0)
                 || (!u->headers_in.chunked && ctx->obj.stored == 0))
@@ -1186,8 +1188,13 @@ ngx_http_s3_kms_be_filter_init(void *data)
     u = r->upstream;
     ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
 
-    if (u->headers_in.status_n == NGX_HTTP_NO_CONTENT
-        || u->headers_in.status_n == NGX_HTTP_NOT_MODIFIED
+    /*
+     * The backend's own status says whether a body follows (the status
+     * the client gets may differ: a 204 to a PUT is answered 200).
+     */
+
+    if (ctx->status.code == NGX_HTTP_NO_CONTENT
+        || ctx->status.code == NGX_HTTP_NOT_MODIFIED
         || (ctx->be_method.len == 4
             && ngx_strncmp(ctx->be_method.data, "HEAD", 4) == 0))
     {
