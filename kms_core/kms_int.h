@@ -112,10 +112,12 @@ typedef struct {
 } kms_blob_t;
 
 /*
- * out holds KMS_BLOB_MIN_LEN + len bytes; g: a reusable handle or NULL;
- * nonce: 32 random bytes, or NULL to draw them here
+ * out holds KMS_BLOB_MIN_LEN + len bytes; g, h: reusable handles or NULL
+ * (the one-shot functions then); nonce: 32 random bytes, or NULL to draw
+ * them here
  */
-int kms_blob_seal(kms_gcm_t *g, const unsigned char material[KMS_MATERIAL_LEN],
+int kms_blob_seal(kms_gcm_t *g, kms_hmac_t *h,
+    const unsigned char material[KMS_MATERIAL_LEN],
     const unsigned char *nonce, const unsigned char id[KMS_ID_LEN],
     uint32_t version,
     const unsigned char *ctx, size_t ctxlen, const unsigned char *pt,
@@ -123,7 +125,8 @@ int kms_blob_seal(kms_gcm_t *g, const unsigned char material[KMS_MATERIAL_LEN],
 /* splits a blob; -1 if it cannot be one (length, version byte) */
 int kms_blob_parse(const unsigned char *blob, size_t len, kms_blob_t *b);
 /* opens a parsed blob into out (ctlen bytes); -1 if it does not verify */
-int kms_blob_open(kms_gcm_t *g, const unsigned char material[KMS_MATERIAL_LEN],
+int kms_blob_open(kms_gcm_t *g, kms_hmac_t *h,
+    const unsigned char material[KMS_MATERIAL_LEN],
     const unsigned char *blob, const kms_blob_t *b, const unsigned char *ctx,
     size_t ctxlen, unsigned char *out);
 
@@ -298,19 +301,23 @@ struct kms_ctx_s {
     void               *log_data;
     unsigned            gen;             /* full loads so far */
     kms_gcm_t          *gcm;             /* reused by every blob */
-    unsigned char      *pool;            /* random bytes drawn ahead */
-    size_t              pool_off;
-    long                pool_pid;
+    kms_hmac_t         *hmac;            /* every blob's key derivation */
+    kms_rpool_t        *keys;            /* random bytes drawn ahead: */
+    kms_rpool_t        *nonces;          /* data keys, blob nonces and */
+    kms_rpool_t        *ids;             /* audit event ids apart */
     int64_t             iso_sec;         /* the last audit time, formatted */
     char                iso[24];
 };
 
 /*
- * Random bytes from a pool refilled 4 KiB at a time (one DRBG call instead
- * of one per nonce, data key and event id); the pool lives in the secure
- * heap, bytes are wiped as they are handed out, and a fork refills it.
+ * Random bytes from the context's pools (kms_rpool_t: one DRBG call per
+ * 4 KiB, fork-safe): kms_ctx_random() for key material (a secret pool:
+ * RAND_priv_bytes, wiped as handed out), kms_ctx_nonce() for blob
+ * nonces, kms_ctx_id() for ids that are shown (audit event ids).
  */
 int kms_ctx_random(kms_ctx_t *ctx, void *buf, size_t n);
+int kms_ctx_nonce(kms_ctx_t *ctx, void *buf, size_t n);
+int kms_ctx_id(kms_ctx_t *ctx, void *buf, size_t n);
 
 void kms_log(kms_ctx_t *ctx, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
