@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -41,17 +42,44 @@ typedef struct {
 } kms_buf_t;
 
 void kms_buf_init(kms_buf_t *b);
+/* room for n more bytes and the NUL; -1 (and failed) if it cannot be */
 int kms_buf_reserve(kms_buf_t *b, size_t n);
 void kms_buf_free(kms_buf_t *b);
 void kms_buf_reset(kms_buf_t *b);
-void kms_buf_add(kms_buf_t *b, const void *p, size_t n);
-void kms_buf_str(kms_buf_t *b, const char *s);
 void kms_buf_fmt(kms_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* a JSON string literal, quotes included */
 void kms_buf_json(kms_buf_t *b, const char *s, size_t n);
-void kms_buf_jstr(kms_buf_t *b, const char *s);
 void kms_buf_b64(kms_buf_t *b, const unsigned char *p, size_t n);
+
+/*
+ * Appends, inline: the bodies and audit lines of the hot path are built
+ * from many short pieces, most of them literals whose strlen() the
+ * compiler computes.
+ */
+static inline void
+kms_buf_add(kms_buf_t *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap && kms_buf_reserve(b, n) != 0) {
+        return;
+    }
+
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static inline void
+kms_buf_str(kms_buf_t *b, const char *s)
+{
+    kms_buf_add(b, s, strlen(s));
+}
+
+static inline void
+kms_buf_jstr(kms_buf_t *b, const char *s)
+{
+    kms_buf_json(b, s, strlen(s));
+}
 /* ISO 8601 UTC, seconds: 2024-01-02T03:04:05Z */
 void kms_buf_iso(kms_buf_t *b, int64_t ms);
 /* epoch seconds as a JSON number with three decimals, as AWS sends dates */
