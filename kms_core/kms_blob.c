@@ -21,6 +21,9 @@
 #define KMS_BLOB_INFO  "KMS1 blob"
 
 
+static int kms_blob_key(kms_hmac_t *h,
+    const unsigned char material[KMS_MATERIAL_LEN],
+    const unsigned char *nonce, unsigned char key[32]);
 static int kms_blob_aad(const unsigned char *hdr, const unsigned char *ctx,
     size_t ctxlen, kms_buf_t *aad);
 static int kms_blob_gcm(kms_gcm_t *g, int enc, const unsigned char *key,
@@ -61,6 +64,22 @@ kms_blob_gcm(kms_gcm_t *g, int enc, const unsigned char *key,
 }
 
 
+/* the per-call key: HKDF-SHA256(material, salt = nonce, "KMS1 blob") */
+static int
+kms_blob_key(kms_hmac_t *h, const unsigned char material[KMS_MATERIAL_LEN],
+    const unsigned char *nonce, unsigned char key[32])
+{
+    if (h != NULL) {
+        return kms_hkdf_sha256_h(h, material, KMS_MATERIAL_LEN, nonce, 32,
+                                 KMS_BLOB_INFO, sizeof(KMS_BLOB_INFO) - 1,
+                                 key, 32);
+    }
+
+    return kms_hkdf_sha256(material, KMS_MATERIAL_LEN, nonce, 32,
+                           KMS_BLOB_INFO, sizeof(KMS_BLOB_INFO) - 1, key, 32);
+}
+
+
 static int
 kms_blob_aad(const unsigned char *hdr, const unsigned char *ctx,
     size_t ctxlen, kms_buf_t *aad)
@@ -79,7 +98,8 @@ kms_blob_aad(const unsigned char *hdr, const unsigned char *ctx,
 
 
 int
-kms_blob_seal(kms_gcm_t *g, const unsigned char material[KMS_MATERIAL_LEN],
+kms_blob_seal(kms_gcm_t *g, kms_hmac_t *h,
+    const unsigned char material[KMS_MATERIAL_LEN],
     const unsigned char *nonce, const unsigned char id[KMS_ID_LEN],
     uint32_t version,
     const unsigned char *ctx, size_t ctxlen, const unsigned char *pt,
@@ -104,10 +124,7 @@ kms_blob_seal(kms_gcm_t *g, const unsigned char material[KMS_MATERIAL_LEN],
         return -1;
     }
 
-    if (kms_hkdf_sha256(material, KMS_MATERIAL_LEN, out + 21, 32,
-                        KMS_BLOB_INFO, sizeof(KMS_BLOB_INFO) - 1, key, 32)
-        != 0)
-    {
+    if (kms_blob_key(h, material, out + 21, key) != 0) {
         return -1;
     }
 
@@ -163,7 +180,8 @@ kms_blob_parse(const unsigned char *blob, size_t len, kms_blob_t *b)
 
 
 int
-kms_blob_open(kms_gcm_t *g, const unsigned char material[KMS_MATERIAL_LEN],
+kms_blob_open(kms_gcm_t *g, kms_hmac_t *h,
+    const unsigned char material[KMS_MATERIAL_LEN],
     const unsigned char *blob, const kms_blob_t *b, const unsigned char *ctx,
     size_t ctxlen, unsigned char *out)
 {
@@ -172,10 +190,7 @@ kms_blob_open(kms_gcm_t *g, const unsigned char material[KMS_MATERIAL_LEN],
     kms_buf_t                   aad;
     int                         rc;
 
-    if (kms_hkdf_sha256(material, KMS_MATERIAL_LEN, b->nonce, 32,
-                        KMS_BLOB_INFO, sizeof(KMS_BLOB_INFO) - 1, key, 32)
-        != 0)
-    {
+    if (kms_blob_key(h, material, b->nonce, key) != 0) {
         return -1;
     }
 

@@ -57,7 +57,7 @@ kms_buf_grow(kms_buf_t *b, size_t n)
         return 0;
     }
 
-    cap = b->cap ? b->cap : 256;
+    cap = b->cap ? b->cap : 512;
     while (cap < b->len + n + 1) {
         cap *= 2;
     }
@@ -78,26 +78,6 @@ int
 kms_buf_reserve(kms_buf_t *b, size_t n)
 {
     return kms_buf_grow(b, n);
-}
-
-
-void
-kms_buf_add(kms_buf_t *b, const void *p, size_t n)
-{
-    if (kms_buf_grow(b, n) != 0) {
-        return;
-    }
-
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-
-void
-kms_buf_str(kms_buf_t *b, const char *s)
-{
-    kms_buf_add(b, s, strlen(s));
 }
 
 
@@ -142,15 +122,29 @@ kms_buf_json(kms_buf_t *b, const char *s, size_t n)
     static const char  hex[] = "0123456789abcdef";
     size_t             i, start;
     unsigned char      c;
-    char               esc[6];
+    char              *p, esc[6];
 
     if (kms_buf_grow(b, n + 2) != 0) {
         return;
     }
 
+    i = kms_json_plain((const unsigned char *) s, n, 0);
+
+    if (i == n) {
+        /* nothing to escape (ids, ARNs, names): one copy */
+        p = b->data + b->len;
+        *p++ = '"';
+        memcpy(p, s, n);
+        p[n] = '"';
+        p[n + 1] = '\0';
+        b->len += n + 2;
+        return;
+    }
+
     b->data[b->len++] = '"';
 
-    for (i = 0, start = 0; i < n; i++) {
+    /* the plain run before i goes out with the first escape */
+    for (start = 0; i < n; i++) {
         c = (unsigned char) s[i];
 
         if (!kms_json_esc[c]) {
@@ -175,13 +169,6 @@ kms_buf_json(kms_buf_t *b, const char *s, size_t n)
 
     kms_buf_add(b, s + start, n - start);
     kms_buf_add(b, "\"", 1);
-}
-
-
-void
-kms_buf_jstr(kms_buf_t *b, const char *s)
-{
-    kms_buf_json(b, s, strlen(s));
 }
 
 

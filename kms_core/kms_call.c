@@ -2779,7 +2779,7 @@ kms_audit(kms_call_t *c)
     {
         unsigned char  r[KMS_ID_LEN];
 
-        if (kms_ctx_random(c->ctx, r, sizeof(r)) != 0) {
+        if (kms_ctx_id(c->ctx, r, sizeof(r)) != 0) {
             memset(r, 0, sizeof(r));
         }
         r[6] = (r[6] & 0x0f) | 0x40;

@@ -3,9 +3,17 @@
  *
  * HMAC and HKDF are built on the fetched SHA-256 directly (RFC 2104,
  * RFC 5869): no per-call fetch by name, two digest passes per HMAC.
+ *
+ * In OpenSSL 3.0 the fixed costs dominate for the short inputs of the KMS
+ * API: a digest context costs an allocation and a release on top of each
+ * init, a DRBG call about a microsecond (locks, a fork check, a key
+ * schedule).  Handles keep contexts across calls; a pool draws random
+ * bytes ahead.
  */
 
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -23,11 +31,46 @@ struct kms_sha256_s {
 struct kms_gcm_s {
     EVP_CIPHER_CTX  *ctx;
     int              enc;
+    size_t           ivlen;            /* the IV length the context has */
+};
+
+struct kms_hmac_s {
+    EVP_MD_CTX      *work;
+    EVP_MD_CTX      *inner;            /* key ^ ipad absorbed */
+    EVP_MD_CTX      *outer;            /* key ^ opad absorbed */
+    int              keyed;
+};
+
+/*
+ * The pool's fill level lives in the mapping, in front of the bytes: a
+ * child that the kernel gave wiped pages sees an empty pool.
+ */
+#define KMS_RPOOL_HDR  64
+
+struct kms_rpool_s {
+    unsigned char   *map;
+    size_t           maplen;
+    size_t          *avail;            /* in map */
+    unsigned char   *bytes;            /* in map, after the header */
+    size_t           size;
+    int              secret;
+    int              wipeonfork;
+    pid_t            pid;              /* without wipeonfork: the filler */
 };
 
 
 static EVP_MD      *kms_md_sha256;
 static EVP_CIPHER  *kms_cipher_gcm;
+
+
+static int kms_hmac_ctx(EVP_MD_CTX *md, const void *key, size_t klen,
+    const kms_iov_t *iov, size_t n, unsigned char out[32]);
+static int kms_hmac_block(EVP_MD_CTX *md, const void *key, size_t klen,
+    unsigned char k[64]);
+static int kms_hkdf_ctx(EVP_MD_CTX *md, const void *ikm, size_t ikmlen,
+    const void *salt, size_t saltlen, const void *info, size_t infolen,
+    unsigned char *out, size_t outlen);
+static int kms_rpool_fill(kms_rpool_t *p, void *buf, size_t n);
 
 
 int
@@ -72,7 +115,7 @@ kms_fail(void)
 }
 
 
-/* ---- SHA-256 ---------------------------------------------------------------- */
+/* ---- SHA-256 ------------------------------------------------------------- */
 
 int
 kms_sha256(const void *data, size_t len, unsigned char out[32])
@@ -161,25 +204,34 @@ kms_sha256_free(kms_sha256_t *s)
 }
 
 
+int
+kms_sha256_digest(kms_sha256_t *s, const void *data, size_t len,
+    unsigned char out[32])
+{
+    int  ok;
+
+    ok = EVP_DigestInit_ex2(s->md, kms_md_sha256, NULL)
+         && (len == 0 || EVP_DigestUpdate(s->md, data, len))
+         && EVP_DigestFinal_ex(s->md, out, NULL);
+
+    return ok ? 0 : kms_fail();
+}
+
+
 /* ---- HMAC-SHA256 (RFC 2104) ---------------------------------------------- */
 
-int
-kms_hmac_sha256_iov(const void *key, size_t klen, const kms_iov_t *iov,
-    size_t n, unsigned char out[32])
+/* the key as one SHA-256 block: hashed if longer, zero-padded */
+static int
+kms_hmac_block(EVP_MD_CTX *md, const void *key, size_t klen,
+    unsigned char k[64])
 {
-    int            ok;
-    size_t         i;
-    EVP_MD_CTX    *md;
-    unsigned char  k[64], pad[64], inner[32];
+    memset(k, 0, 64);
 
-    if (kms_crypto_init() != 0) {
-        return -1;
-    }
-
-    memset(k, 0, sizeof(k));
-
-    if (klen > sizeof(k)) {
-        if (kms_sha256(key, klen, k) != 0) {
+    if (klen > 64) {
+        if (!EVP_DigestInit_ex2(md, kms_md_sha256, NULL)
+            || !EVP_DigestUpdate(md, key, klen)
+            || !EVP_DigestFinal_ex(md, k, NULL))
+        {
             return -1;
         }
 
@@ -187,17 +239,26 @@ kms_hmac_sha256_iov(const void *key, size_t klen, const kms_iov_t *iov,
         memcpy(k, key, klen);
     }
 
-    md = EVP_MD_CTX_new();
-    if (md == NULL) {
-        kms_wipe(k, sizeof(k));
-        return kms_fail();
-    }
+    return 0;
+}
+
+
+/* an HMAC under a key used once, on a context of the caller's */
+static int
+kms_hmac_ctx(EVP_MD_CTX *md, const void *key, size_t klen,
+    const kms_iov_t *iov, size_t n, unsigned char out[32])
+{
+    int            ok;
+    size_t         i;
+    unsigned char  k[64], pad[64], inner[32];
+
+    ok = kms_hmac_block(md, key, klen, k) == 0;
 
     for (i = 0; i < sizeof(pad); i++) {
         pad[i] = k[i] ^ 0x36;
     }
 
-    ok = EVP_DigestInit_ex2(md, kms_md_sha256, NULL)
+    ok = ok && EVP_DigestInit_ex2(md, kms_md_sha256, NULL)
          && EVP_DigestUpdate(md, pad, sizeof(pad));
 
     for (i = 0; ok && i < n; i++) {
@@ -217,12 +278,35 @@ kms_hmac_sha256_iov(const void *key, size_t klen, const kms_iov_t *iov,
          && EVP_DigestUpdate(md, inner, sizeof(inner))
          && EVP_DigestFinal_ex(md, out, NULL);
 
-    EVP_MD_CTX_free(md);
     kms_wipe(k, sizeof(k));
     kms_wipe(pad, sizeof(pad));
     kms_wipe(inner, sizeof(inner));
 
     return ok ? 0 : kms_fail();
+}
+
+
+int
+kms_hmac_sha256_iov(const void *key, size_t klen, const kms_iov_t *iov,
+    size_t n, unsigned char out[32])
+{
+    int          rc;
+    EVP_MD_CTX  *md;
+
+    if (kms_crypto_init() != 0) {
+        return -1;
+    }
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return kms_fail();
+    }
+
+    rc = kms_hmac_ctx(md, key, klen, iov, n, out);
+
+    EVP_MD_CTX_free(md);
+
+    return rc;
 }
 
 
@@ -239,12 +323,138 @@ kms_hmac_sha256(const void *key, size_t klen, const void *data, size_t len,
 }
 
 
-/* ---- HKDF-SHA256 (RFC 5869) ------------------------------------------------ */
+kms_hmac_t *
+kms_hmac_new(void)
+{
+    kms_hmac_t  *h;
+
+    if (kms_crypto_init() != 0) {
+        return NULL;
+    }
+
+    h = OPENSSL_zalloc(sizeof(kms_hmac_t));
+    if (h == NULL) {
+        ERR_clear_error();
+        return NULL;
+    }
+
+    h->work = EVP_MD_CTX_new();
+    h->inner = EVP_MD_CTX_new();
+    h->outer = EVP_MD_CTX_new();
+
+    /* a digest in each: later inits and copies reuse what they allocated */
+    if (h->work == NULL || h->inner == NULL || h->outer == NULL
+        || !EVP_DigestInit_ex2(h->work, kms_md_sha256, NULL)
+        || !EVP_DigestInit_ex2(h->inner, kms_md_sha256, NULL)
+        || !EVP_DigestInit_ex2(h->outer, kms_md_sha256, NULL))
+    {
+        kms_hmac_free(h);
+        ERR_clear_error();
+        return NULL;
+    }
+
+    return h;
+}
+
+
+void
+kms_hmac_free(kms_hmac_t *h)
+{
+    if (h == NULL) {
+        return;
+    }
+
+    /* freeing a context cleanses its digest state */
+    EVP_MD_CTX_free(h->work);
+    EVP_MD_CTX_free(h->inner);
+    EVP_MD_CTX_free(h->outer);
+    OPENSSL_free(h);
+}
+
 
 int
-kms_hkdf_sha256(const void *ikm, size_t ikmlen, const void *salt,
-    size_t saltlen, const void *info, size_t infolen, unsigned char *out,
-    size_t outlen)
+kms_hmac_set_key(kms_hmac_t *h, const void *key, size_t klen)
+{
+    int            ok;
+    size_t         i;
+    unsigned char  k[64], pad[64];
+
+    h->keyed = 0;
+
+    ok = kms_hmac_block(h->work, key, klen, k) == 0;
+
+    for (i = 0; i < sizeof(pad); i++) {
+        pad[i] = k[i] ^ 0x36;
+    }
+
+    ok = ok && EVP_DigestInit_ex2(h->inner, kms_md_sha256, NULL)
+         && EVP_DigestUpdate(h->inner, pad, sizeof(pad));
+
+    for (i = 0; i < sizeof(pad); i++) {
+        pad[i] = k[i] ^ 0x5c;
+    }
+
+    ok = ok && EVP_DigestInit_ex2(h->outer, kms_md_sha256, NULL)
+         && EVP_DigestUpdate(h->outer, pad, sizeof(pad));
+
+    kms_wipe(k, sizeof(k));
+    kms_wipe(pad, sizeof(pad));
+
+    if (!ok) {
+        return kms_fail();
+    }
+
+    h->keyed = 1;
+
+    return 0;
+}
+
+
+int
+kms_hmac_mac(kms_hmac_t *h, const kms_iov_t *iov, size_t n,
+    unsigned char out[32])
+{
+    int            ok;
+    size_t         i;
+    unsigned char  inner[32];
+
+    if (!h->keyed) {
+        return -1;
+    }
+
+    ok = EVP_MD_CTX_copy_ex(h->work, h->inner);
+
+    for (i = 0; ok && i < n; i++) {
+        if (iov[i].len) {
+            ok = EVP_DigestUpdate(h->work, iov[i].base, iov[i].len);
+        }
+    }
+
+    ok = ok && EVP_DigestFinal_ex(h->work, inner, NULL)
+         && EVP_MD_CTX_copy_ex(h->work, h->outer)
+         && EVP_DigestUpdate(h->work, inner, sizeof(inner))
+         && EVP_DigestFinal_ex(h->work, out, NULL);
+
+    kms_wipe(inner, sizeof(inner));
+
+    return ok ? 0 : kms_fail();
+}
+
+
+int
+kms_hmac_once(kms_hmac_t *h, const void *key, size_t klen,
+    const kms_iov_t *iov, size_t n, unsigned char out[32])
+{
+    return kms_hmac_ctx(h->work, key, klen, iov, n, out);
+}
+
+
+/* ---- HKDF-SHA256 (RFC 5869) ---------------------------------------------- */
+
+static int
+kms_hkdf_ctx(EVP_MD_CTX *md, const void *ikm, size_t ikmlen,
+    const void *salt, size_t saltlen, const void *info, size_t infolen,
+    unsigned char *out, size_t outlen)
 {
     int            rc;
     size_t         done, n;
@@ -261,7 +471,10 @@ kms_hkdf_sha256(const void *ikm, size_t ikmlen, const void *salt,
         saltlen = sizeof(zero);
     }
 
-    rc = kms_hmac_sha256(salt, saltlen, ikm, ikmlen, prk);
+    iov[0].base = ikm;
+    iov[0].len = ikmlen;
+
+    rc = kms_hmac_ctx(md, salt, saltlen, iov, 1, prk);
 
     for (done = 0, counter = 1; rc == 0 && done < outlen; counter++) {
         n = 0;
@@ -274,7 +487,7 @@ kms_hkdf_sha256(const void *ikm, size_t ikmlen, const void *salt,
         iov[n].base = &counter;
         iov[n++].len = 1;
 
-        rc = kms_hmac_sha256_iov(prk, sizeof(prk), iov, n, t);
+        rc = kms_hmac_ctx(md, prk, sizeof(prk), iov, n, t);
         if (rc != 0) {
             break;
         }
@@ -295,7 +508,43 @@ kms_hkdf_sha256(const void *ikm, size_t ikmlen, const void *salt,
 }
 
 
-/* ---- AES-256-GCM -------------------------------------------------------------- */
+int
+kms_hkdf_sha256(const void *ikm, size_t ikmlen, const void *salt,
+    size_t saltlen, const void *info, size_t infolen, unsigned char *out,
+    size_t outlen)
+{
+    int          rc;
+    EVP_MD_CTX  *md;
+
+    if (outlen > 255 * 32 || kms_crypto_init() != 0) {
+        return -1;
+    }
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return kms_fail();
+    }
+
+    rc = kms_hkdf_ctx(md, ikm, ikmlen, salt, saltlen, info, infolen, out,
+                      outlen);
+
+    EVP_MD_CTX_free(md);
+
+    return rc;
+}
+
+
+int
+kms_hkdf_sha256_h(kms_hmac_t *h, const void *ikm, size_t ikmlen,
+    const void *salt, size_t saltlen, const void *info, size_t infolen,
+    unsigned char *out, size_t outlen)
+{
+    return kms_hkdf_ctx(h->work, ikm, ikmlen, salt, saltlen, info, infolen,
+                        out, outlen);
+}
+
+
+/* ---- AES-256-GCM --------------------------------------------------------- */
 
 kms_gcm_t *
 kms_gcm_new(void)
@@ -312,11 +561,18 @@ kms_gcm_new(void)
     }
 
     g->ctx = EVP_CIPHER_CTX_new();
-    if (g->ctx == NULL) {
+
+    /* the cipher once: each start then sets a key and an IV only */
+    if (g->ctx == NULL
+        || !EVP_CipherInit_ex2(g->ctx, kms_cipher_gcm, NULL, NULL, 1, NULL))
+    {
+        EVP_CIPHER_CTX_free(g->ctx);
         OPENSSL_free(g);
         ERR_clear_error();
         return NULL;
     }
+
+    g->ivlen = 12;
 
     return g;
 }
@@ -344,16 +600,19 @@ kms_gcm_start(kms_gcm_t *g, int enc, const unsigned char *key,
         return -1;
     }
 
-    params[0] = OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN,
-                                            &ivlen);
-    params[1] = OSSL_PARAM_construct_end();
-
     g->enc = enc;
 
-    if (!EVP_CipherInit_ex2(g->ctx, key ? kms_cipher_gcm : NULL, NULL, NULL,
-                            enc, ivlen == 12 ? NULL : params))
-    {
-        return kms_fail();
+    if (ivlen != g->ivlen) {
+        /* the IV length before the IV */
+        params[0] = OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN,
+                                                &ivlen);
+        params[1] = OSSL_PARAM_construct_end();
+
+        if (!EVP_CipherInit_ex2(g->ctx, NULL, NULL, NULL, enc, params)) {
+            return kms_fail();
+        }
+
+        g->ivlen = ivlen;
     }
 
     if (!EVP_CipherInit_ex2(g->ctx, NULL, key, iv, enc, NULL)) {
@@ -489,7 +748,7 @@ kms_gcm_decrypt(const unsigned char key[32], const unsigned char *iv,
 }
 
 
-/* ---- small things ---------------------------------------------------------- */
+/* ---- small things -------------------------------------------------------- */
 
 void *
 kms_secure_alloc(size_t len)
@@ -515,6 +774,140 @@ kms_random(void *buf, size_t len)
     }
 
     return RAND_bytes(buf, (int) len) == 1 ? 0 : kms_fail();
+}
+
+
+/* ---- random pools -------------------------------------------------------- */
+
+kms_rpool_t *
+kms_rpool_new(size_t size, int flags)
+{
+    long          page;
+    kms_rpool_t  *p;
+
+    if (size < 64 || size > 1024 * 1024) {
+        return NULL;
+    }
+
+    p = OPENSSL_zalloc(sizeof(kms_rpool_t));
+    if (p == NULL) {
+        ERR_clear_error();
+        return NULL;
+    }
+
+    page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) {
+        page = 4096;
+    }
+
+    p->size = size;
+    p->secret = (flags & KMS_RPOOL_SECRET) ? 1 : 0;
+    p->maplen = (KMS_RPOOL_HDR + size + (size_t) page - 1)
+                / (size_t) page * (size_t) page;
+
+    p->map = mmap(NULL, p->maplen, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p->map == MAP_FAILED) {
+        OPENSSL_free(p);
+        return NULL;
+    }
+
+    p->avail = (size_t *) (void *) p->map;
+    p->bytes = p->map + KMS_RPOOL_HDR;
+    *p->avail = 0;
+
+#ifdef MADV_WIPEONFORK
+    p->wipeonfork = madvise(p->map, p->maplen, MADV_WIPEONFORK) == 0;
+#endif
+
+    if (p->secret) {
+        /* best effort, as OpenSSL's secure heap: the bytes work unlocked */
+        (void) mlock(p->map, p->maplen);
+#ifdef MADV_DONTDUMP
+        (void) madvise(p->map, p->maplen, MADV_DONTDUMP);
+#endif
+    }
+
+    p->pid = getpid();
+
+    return p;
+}
+
+
+static int
+kms_rpool_fill(kms_rpool_t *p, void *buf, size_t n)
+{
+    int  ok;
+
+    ok = p->secret ? RAND_priv_bytes(buf, (int) n) : RAND_bytes(buf, (int) n);
+
+    return ok == 1 ? 0 : kms_fail();
+}
+
+
+int
+kms_rpool_bytes(kms_rpool_t *p, void *buf, size_t n)
+{
+    size_t  off;
+    pid_t   pid;
+
+    if (n == 0) {
+        return 0;
+    }
+
+    if (n > p->size / 8) {
+        return kms_rpool_fill(p, buf, n);
+    }
+
+    if (!p->wipeonfork) {
+        pid = getpid();
+
+        if (pid != p->pid) {
+            /* a forked child must never hand out its parent's bytes */
+            *p->avail = 0;
+            p->pid = pid;
+        }
+    }
+
+    if (*p->avail < n) {
+        if (kms_rpool_fill(p, p->bytes, p->size) != 0) {
+            kms_wipe(p->bytes, p->size);
+            *p->avail = 0;
+            return -1;
+        }
+
+        *p->avail = p->size;
+    }
+
+    off = p->size - *p->avail;
+
+    memcpy(buf, p->bytes + off, n);
+
+    if (p->secret) {
+        kms_wipe(p->bytes + off, n);
+    }
+
+    *p->avail -= n;
+
+    return 0;
+}
+
+
+void
+kms_rpool_free(kms_rpool_t *p)
+{
+    if (p == NULL) {
+        return;
+    }
+
+    kms_wipe(p->map, p->maplen);
+
+    if (p->secret) {
+        (void) munlock(p->map, p->maplen);
+    }
+
+    (void) munmap(p->map, p->maplen);
+    OPENSSL_free(p);
 }
 
 

@@ -335,12 +335,15 @@ kms_ctx_new(const unsigned char root[KMS_ROOT_KEY_LEN],
                          ? conf->rotations_on_demand_max : 25;
 
     ctx->gcm = kms_gcm_new();
+    ctx->hmac = kms_hmac_new();
     ctx->iso_sec = -1;
-    ctx->pool = kms_smalloc(KMS_POOL_SIZE);
-    ctx->pool_off = KMS_POOL_SIZE;
+    ctx->keys = kms_rpool_new(KMS_POOL_SIZE, KMS_RPOOL_SECRET);
+    ctx->nonces = kms_rpool_new(KMS_POOL_SIZE, KMS_RPOOL_PUBLIC);
+    ctx->ids = kms_rpool_new(KMS_POOL_SIZE, KMS_RPOOL_PUBLIC);
 
     if (ctx->region == NULL || ctx->partition == NULL || ctx->gcm == NULL
-        || ctx->pool == NULL
+        || ctx->hmac == NULL || ctx->keys == NULL || ctx->nonces == NULL
+        || ctx->ids == NULL
         || kms_ring_init(&ctx->ring) != 0)
     {
         goto failed;
@@ -364,9 +367,10 @@ kms_ctx_free(kms_ctx_t *ctx)
 
     kms_ring_free(&ctx->ring);
     kms_gcm_free(ctx->gcm);
-    if (ctx->pool != NULL) {
-        OPENSSL_secure_clear_free(ctx->pool, KMS_POOL_SIZE);
-    }
+    kms_hmac_free(ctx->hmac);
+    kms_rpool_free(ctx->keys);
+    kms_rpool_free(ctx->nonces);
+    kms_rpool_free(ctx->ids);
     free(ctx->region);
     free(ctx->partition);
     free(ctx->stored_fingerprint);
@@ -377,28 +381,21 @@ kms_ctx_free(kms_ctx_t *ctx)
 int
 kms_ctx_random(kms_ctx_t *ctx, void *buf, size_t n)
 {
-    long  pid;
+    return kms_rpool_bytes(ctx->keys, buf, n);
+}
 
-    if (n > KMS_POOL_SIZE / 8) {
-        return kms_random(buf, n);
-    }
 
-    pid = (long) getpid();
+int
+kms_ctx_nonce(kms_ctx_t *ctx, void *buf, size_t n)
+{
+    return kms_rpool_bytes(ctx->nonces, buf, n);
+}
 
-    if (ctx->pool_off + n > KMS_POOL_SIZE || pid != ctx->pool_pid) {
-        /* a forked child must never hand out its parent's bytes */
-        if (kms_random(ctx->pool, KMS_POOL_SIZE) != 0) {
-            ctx->pool_off = KMS_POOL_SIZE;
-            return -1;
-        }
-        ctx->pool_off = 0;
-        ctx->pool_pid = pid;
-    }
 
-    memcpy(buf, ctx->pool + ctx->pool_off, n);
-    kms_wipe(ctx->pool + ctx->pool_off, n);
-    ctx->pool_off += n;
-    return 0;
+int
+kms_ctx_id(kms_ctx_t *ctx, void *buf, size_t n)
+{
+    return kms_rpool_bytes(ctx->ids, buf, n);
 }
 
 

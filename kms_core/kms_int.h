@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -41,17 +42,44 @@ typedef struct {
 } kms_buf_t;
 
 void kms_buf_init(kms_buf_t *b);
+/* room for n more bytes and the NUL; -1 (and failed) if it cannot be */
 int kms_buf_reserve(kms_buf_t *b, size_t n);
 void kms_buf_free(kms_buf_t *b);
 void kms_buf_reset(kms_buf_t *b);
-void kms_buf_add(kms_buf_t *b, const void *p, size_t n);
-void kms_buf_str(kms_buf_t *b, const char *s);
 void kms_buf_fmt(kms_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* a JSON string literal, quotes included */
 void kms_buf_json(kms_buf_t *b, const char *s, size_t n);
-void kms_buf_jstr(kms_buf_t *b, const char *s);
 void kms_buf_b64(kms_buf_t *b, const unsigned char *p, size_t n);
+
+/*
+ * Appends, inline: the bodies and audit lines of the hot path are built
+ * from many short pieces, most of them literals whose strlen() the
+ * compiler computes.
+ */
+static inline void
+kms_buf_add(kms_buf_t *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap && kms_buf_reserve(b, n) != 0) {
+        return;
+    }
+
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static inline void
+kms_buf_str(kms_buf_t *b, const char *s)
+{
+    kms_buf_add(b, s, strlen(s));
+}
+
+static inline void
+kms_buf_jstr(kms_buf_t *b, const char *s)
+{
+    kms_buf_json(b, s, strlen(s));
+}
 /* ISO 8601 UTC, seconds: 2024-01-02T03:04:05Z */
 void kms_buf_iso(kms_buf_t *b, int64_t ms);
 /* epoch seconds as a JSON number with three decimals, as AWS sends dates */
@@ -112,10 +140,12 @@ typedef struct {
 } kms_blob_t;
 
 /*
- * out holds KMS_BLOB_MIN_LEN + len bytes; g: a reusable handle or NULL;
- * nonce: 32 random bytes, or NULL to draw them here
+ * out holds KMS_BLOB_MIN_LEN + len bytes; g, h: reusable handles or NULL
+ * (the one-shot functions then); nonce: 32 random bytes, or NULL to draw
+ * them here
  */
-int kms_blob_seal(kms_gcm_t *g, const unsigned char material[KMS_MATERIAL_LEN],
+int kms_blob_seal(kms_gcm_t *g, kms_hmac_t *h,
+    const unsigned char material[KMS_MATERIAL_LEN],
     const unsigned char *nonce, const unsigned char id[KMS_ID_LEN],
     uint32_t version,
     const unsigned char *ctx, size_t ctxlen, const unsigned char *pt,
@@ -123,7 +153,8 @@ int kms_blob_seal(kms_gcm_t *g, const unsigned char material[KMS_MATERIAL_LEN],
 /* splits a blob; -1 if it cannot be one (length, version byte) */
 int kms_blob_parse(const unsigned char *blob, size_t len, kms_blob_t *b);
 /* opens a parsed blob into out (ctlen bytes); -1 if it does not verify */
-int kms_blob_open(kms_gcm_t *g, const unsigned char material[KMS_MATERIAL_LEN],
+int kms_blob_open(kms_gcm_t *g, kms_hmac_t *h,
+    const unsigned char material[KMS_MATERIAL_LEN],
     const unsigned char *blob, const kms_blob_t *b, const unsigned char *ctx,
     size_t ctxlen, unsigned char *out);
 
@@ -298,19 +329,23 @@ struct kms_ctx_s {
     void               *log_data;
     unsigned            gen;             /* full loads so far */
     kms_gcm_t          *gcm;             /* reused by every blob */
-    unsigned char      *pool;            /* random bytes drawn ahead */
-    size_t              pool_off;
-    long                pool_pid;
+    kms_hmac_t         *hmac;            /* every blob's key derivation */
+    kms_rpool_t        *keys;            /* random bytes drawn ahead: */
+    kms_rpool_t        *nonces;          /* data keys, blob nonces and */
+    kms_rpool_t        *ids;             /* audit event ids apart */
     int64_t             iso_sec;         /* the last audit time, formatted */
     char                iso[24];
 };
 
 /*
- * Random bytes from a pool refilled 4 KiB at a time (one DRBG call instead
- * of one per nonce, data key and event id); the pool lives in the secure
- * heap, bytes are wiped as they are handed out, and a fork refills it.
+ * Random bytes from the context's pools (kms_rpool_t: one DRBG call per
+ * 4 KiB, fork-safe): kms_ctx_random() for key material (a secret pool:
+ * RAND_priv_bytes, wiped as handed out), kms_ctx_nonce() for blob
+ * nonces, kms_ctx_id() for ids that are shown (audit event ids).
  */
 int kms_ctx_random(kms_ctx_t *ctx, void *buf, size_t n);
+int kms_ctx_nonce(kms_ctx_t *ctx, void *buf, size_t n);
+int kms_ctx_id(kms_ctx_t *ctx, void *buf, size_t n);
 
 void kms_log(kms_ctx_t *ctx, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -214,7 +214,11 @@ kms_jp_string(kms_jp_t *jp, const char **out, size_t *len)
         }
 
         if (*jp->p < 0x80) {
-            *o++ = (char) *jp->p++;
+            /* a plain run (at least this byte), in one copy */
+            n = kms_json_plain(jp->p, (size_t) (jp->end - jp->p), 1);
+            memcpy(o, jp->p, n);
+            o += n;
+            jp->p += n;
             continue;
         }
 

@@ -12,6 +12,8 @@
 #define KMS_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 
 #define KMS_JSON_MAX_DEPTH  64
@@ -51,5 +53,48 @@ void kms_json_free(kms_json_t *root);
 kms_json_t *kms_json_get(const kms_json_t *v, const char *name);
 
 #define kms_json_is(v, t)  ((v) != NULL && (v)->type == (t))
+
+
+/*
+ * The length of the run at p that a JSON string holds as it is: no
+ * control character, '"' or '\\'; and no DEL (high = 0: what the writer
+ * escapes) or no byte over 0x7f (high = 1: what the reader checks as
+ * UTF-8).  Eight bytes at a time, where a request's strings and an audit
+ * line's are plain text almost always.
+ */
+static inline size_t
+kms_json_plain(const unsigned char *p, size_t n, int high)
+{
+    size_t           i;
+    uint64_t         w, lo, q, bs, del;
+    const uint64_t   ones = 0x0101010101010101ULL;
+    const uint64_t   top = 0x8080808080808080ULL;
+
+    for (i = 0; i + 8 <= n; i += 8) {
+        memcpy(&w, p + i, 8);
+
+        /* exact for "some byte is": < 0x20, '"', '\\', 0x7f */
+        lo = (w - ones * 0x20) & ~w;
+        q = (w ^ (ones * 0x22));
+        q = (q - ones) & ~q;
+        bs = (w ^ (ones * 0x5c));
+        bs = (bs - ones) & ~bs;
+        del = high ? w : ((w ^ (ones * 0x7f)) - ones) & ~(w ^ (ones * 0x7f));
+
+        if ((lo | q | bs | del) & top) {
+            break;
+        }
+    }
+
+    for ( /* void */ ; i < n; i++) {
+        if (p[i] < 0x20 || p[i] == '"' || p[i] == '\\'
+            || (high ? p[i] > 0x7f : p[i] == 0x7f))
+        {
+            break;
+        }
+    }
+
+    return i;
+}
 
 #endif /* KMS_JSON_H */

@@ -1615,8 +1615,8 @@ kms_seal(kms_call_t *c, const kms_key_t *k, const kms_buf_t *canon,
         return -1;
     }
 
-    if (kms_ctx_random(c->ctx, nonce, sizeof(nonce)) != 0
-        || kms_blob_seal(c->ctx->gcm,
+    if (kms_ctx_nonce(c->ctx, nonce, sizeof(nonce)) != 0
+        || kms_blob_seal(c->ctx->gcm, c->ctx->hmac,
                          k->material
                          + (size_t) (k->nver - 1) * KMS_MATERIAL_LEN,
                          nonce, k->id, k->nver,
@@ -1757,7 +1757,8 @@ kms_open_blob(kms_call_t *c, const char *key_ref, const char *action,
         return KMS_R_ERR;
     }
 
-    if (kms_blob_open(c->ctx->gcm, k->material + (size_t) (b.version - 1)
+    if (kms_blob_open(c->ctx->gcm, c->ctx->hmac,
+                      k->material + (size_t) (b.version - 1)
                                     * KMS_MATERIAL_LEN,
                       c->p.blob, &b, (const unsigned char *) canon->data,
                       canon->len, out) != 0)

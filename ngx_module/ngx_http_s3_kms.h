@@ -108,6 +108,7 @@ typedef struct {
     u_char                       name[192];  /* akid/date/region/service */
     size_t                       len;
     u_char                       key[32];
+    kms_hmac_t                  *hmac;       /* key set: the KMS API's */
 } ngx_http_s3_kms_sigkey_t;
 
 
@@ -137,6 +138,10 @@ struct ngx_http_s3_kms_worker_s {
 
     /* SigV4 signing keys by (access key id, date, region, service) */
     ngx_http_s3_kms_sigkey_t    *sigkeys;
+
+    /* request ids drawn ahead; the KMS API's body and request digests */
+    kms_rpool_t                 *ids;
+    kms_sha256_t                *sha;
 };
 
 
@@ -223,6 +228,10 @@ kms_err_t ngx_http_s3_kms_api_auth(ngx_http_request_t *r, const u_char *body,
     size_t len, const kms_cred_t **cred, ngx_str_t *msg);
 void ngx_http_s3_kms_request_id(u_char *buf);
 const u_char *ngx_http_s3_kms_signing_key(ngx_http_s3_kms_worker_t *w,
+    const kms_cred_t *cred, const char *date, size_t datelen,
+    const char *region, size_t regionlen, const char *service,
+    size_t servicelen);
+ngx_http_s3_kms_sigkey_t *ngx_http_s3_kms_sigkey(ngx_http_s3_kms_worker_t *w,
     const kms_cred_t *cred, const char *date, size_t datelen,
     const char *region, size_t regionlen, const char *service,
     size_t servicelen);

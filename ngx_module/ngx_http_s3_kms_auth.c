@@ -13,23 +13,45 @@
 static uint32_t ngx_http_s3_kms_fnv(const u_char *p, size_t len);
 static ngx_int_t ngx_http_s3_kms_incomplete(ngx_http_request_t *r,
     s3_sigv4_reason_t reason, ngx_str_t *msg);
+static ngx_uint_t ngx_http_s3_kms_bare_token(ngx_str_t *v);
 
 
 void
 ngx_http_s3_kms_request_id(u_char *buf)
 {
-    u_char  r[16];
+    u_char                        r[16], *p;
+    ngx_uint_t                    i;
+    ngx_http_s3_kms_main_conf_t  *mcf;
+    static const u_char           hex[] = "0123456789abcdef";
 
-    if (kms_random(r, sizeof(r)) != 0) {
-        ngx_memzero(r, sizeof(r));
+    /* the worker's pool: one DRBG call per 256 ids */
+
+    mcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                              ngx_http_s3_kms_module);
+
+    if (mcf == NULL || mcf->worker == NULL || mcf->worker->ids == NULL
+        || kms_rpool_bytes(mcf->worker->ids, r, sizeof(r)) != 0)
+    {
+        if (kms_random(r, sizeof(r)) != 0) {
+            ngx_memzero(r, sizeof(r));
+        }
     }
 
     r[6] = (r[6] & 0x0f) | 0x40;            /* version 4 */
     r[8] = (r[8] & 0x3f) | 0x80;            /* RFC 4122 variant */
 
-    ngx_sprintf(buf, "%*xs-%*xs-%*xs-%*xs-%*xs%Z",
-                (size_t) 4, r, (size_t) 2, r + 4, (size_t) 2, r + 6,
-                (size_t) 2, r + 8, (size_t) 6, r + 10);
+    p = buf;
+
+    for (i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            *p++ = '-';
+        }
+
+        *p++ = hex[r[i] >> 4];
+        *p++ = hex[r[i] & 0xf];
+    }
+
+    *p = '\0';
 }
 
 
@@ -120,27 +142,53 @@ ngx_http_s3_kms_signing_key(ngx_http_s3_kms_worker_t *w,
     const char *region, size_t regionlen, const char *service,
     size_t servicelen)
 {
-    u_char                    name[192], *p, *last;
-    size_t                    len;
+    ngx_http_s3_kms_sigkey_t  *e;
+
+    e = ngx_http_s3_kms_sigkey(w, cred, date, datelen, region, regionlen,
+                               service, servicelen);
+
+    return e ? e->key : NULL;
+}
+
+
+/*
+ * The cache entry itself: its key, and (made on first use) an HMAC handle
+ * with the key set, which verification starts from.
+ */
+
+ngx_http_s3_kms_sigkey_t *
+ngx_http_s3_kms_sigkey(ngx_http_s3_kms_worker_t *w, const kms_cred_t *cred,
+    const char *date, size_t datelen, const char *region, size_t regionlen,
+    const char *service, size_t servicelen)
+{
+    u_char                    name[192], *p;
+    size_t                    len, akidlen;
     uint32_t                  hash;
     s3_str_t                  d, rg, sv;
     ngx_http_s3_kms_sigkey_t *e;
 
-    last = name + sizeof(name);
-    p = ngx_slprintf(name, last, "%s/%*s/%*s/%*s", cred->access_key_id,
-                     datelen, date, regionlen, region, servicelen, service);
-    if (p == last) {
+    akidlen = ngx_strlen(cred->access_key_id);
+    len = akidlen + datelen + regionlen + servicelen + 3;
+
+    if (len > sizeof(name)) {
         return NULL;
     }
 
-    len = p - name;
+    p = ngx_cpymem(name, cred->access_key_id, akidlen);
+    *p++ = '/';
+    p = ngx_cpymem(p, date, datelen);
+    *p++ = '/';
+    p = ngx_cpymem(p, region, regionlen);
+    *p++ = '/';
+    p = ngx_cpymem(p, service, servicelen);
+
     hash = ngx_http_s3_kms_fnv(name, len);
     e = &w->sigkeys[hash % NGX_HTTP_S3_KMS_SIGKEYS];
 
     if (e->len == len && e->hash == hash
         && ngx_memcmp(e->name, name, len) == 0)
     {
-        return e->key;
+        return e;
     }
 
     d.data = (const unsigned char *) date;
@@ -150,19 +198,26 @@ ngx_http_s3_kms_signing_key(ngx_http_s3_kms_worker_t *w,
     sv.data = (const unsigned char *) service;
     sv.len = servicelen;
 
+    e->len = 0;
+
     if (s3_sigv4_signing_key(cred->secret, ngx_strlen(cred->secret), d, rg,
                              sv, e->key)
         != S3_OK)
     {
-        e->len = 0;
         return NULL;
+    }
+
+    if (e->hmac != NULL && kms_hmac_set_key(e->hmac, e->key, 32) != 0) {
+        /* without it, verification computes the HMAC from the key */
+        kms_hmac_free(e->hmac);
+        e->hmac = NULL;
     }
 
     ngx_memcpy(e->name, name, len);
     e->len = len;
     e->hash = hash;
 
-    return e->key;
+    return e;
 }
 
 
@@ -190,7 +245,6 @@ ngx_http_s3_kms_api_auth(ngx_http_request_t *r, const u_char *body,
     size_t len, const kms_cred_t **cred, ngx_str_t *msg)
 {
     s3_err_t                      rc;
-    const u_char                 *key;
     u_char                        hash[32], *p;
     char                          hex[65];
     s3_sigv4_auth_t              *a;
@@ -198,9 +252,12 @@ ngx_http_s3_kms_api_auth(ngx_http_request_t *r, const u_char *body,
     s3_sigv4_request_t            req;
     s3_sigv4_reason_t             reason;
     const kms_cred_t             *c;
+    ngx_http_s3_kms_worker_t     *w;
+    ngx_http_s3_kms_sigkey_t     *e;
     ngx_http_s3_kms_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+    w = mcf->worker;
     *cred = NULL;
 
     a = ngx_palloc(r->pool, sizeof(s3_sigv4_auth_t));
@@ -240,7 +297,10 @@ ngx_http_s3_kms_api_auth(ngx_http_request_t *r, const u_char *body,
         return KMS_ERR_UNRECOGNIZED_CLIENT;
     }
 
-    if (kms_sha256(body, len, hash) != 0) {
+    if ((w->sha != NULL ? kms_sha256_digest(w->sha, body, len, hash)
+                        : kms_sha256(body, len, hash))
+        != 0)
+    {
         return KMS_ERR_INTERNAL;
     }
 
@@ -256,6 +316,7 @@ ngx_http_s3_kms_api_auth(ngx_http_request_t *r, const u_char *body,
     conf.max_skew = 900;
     conf.payload_hash.data = (const unsigned char *) hex;
     conf.payload_hash.len = 64;
+    conf.sha = w->sha;
 
     rc = s3_sigv4_check(&req, a, &conf);
 
@@ -264,18 +325,27 @@ ngx_http_s3_kms_api_auth(ngx_http_request_t *r, const u_char *body,
         goto failed;
     }
 
-    key = ngx_http_s3_kms_signing_key(mcf->worker, c,
-                                      (const char *) a->date.data,
-                                      a->date.len,
-                                      (const char *) a->region.data,
-                                      a->region.len,
-                                      (const char *) a->service.data,
-                                      a->service.len);
-    if (key == NULL) {
+    e = ngx_http_s3_kms_sigkey(w, c, (const char *) a->date.data,
+                               a->date.len, (const char *) a->region.data,
+                               a->region.len, (const char *) a->service.data,
+                               a->service.len);
+    if (e == NULL) {
         return KMS_ERR_INTERNAL;
     }
 
-    rc = s3_sigv4_verify(&req, a, &conf, key);
+    if (e->hmac == NULL) {
+        /* made once per cache entry; a failure costs speed only */
+        e->hmac = kms_hmac_new();
+
+        if (e->hmac != NULL && kms_hmac_set_key(e->hmac, e->key, 32) != 0) {
+            kms_hmac_free(e->hmac);
+            e->hmac = NULL;
+        }
+    }
+
+    conf.key_hmac = e->hmac;
+
+    rc = s3_sigv4_verify(&req, a, &conf, e->key);
 
     if (rc != S3_OK) {
         reason = s3_sigv4_reason(a);
@@ -369,13 +439,21 @@ ngx_http_s3_kms_incomplete(ngx_http_request_t *r, s3_sigv4_reason_t reason,
     ngx_uint_t        cred, sig, signed_headers, date, sigv4;
     ngx_table_elt_t  *h;
 
-    h = ngx_http_s3_kms_find_header(r, "authorization");
+    /* Authorization is unique in nginx: a second one is a 400 already */
+    h = r->headers_in.authorization;
 
     if (h == NULL) {
         goto fallback;
     }
 
     v = h->value;
+
+    if (reason == S3_SIGV4_OK && !ngx_http_s3_kms_bare_token(&v)) {
+        /* the common case: every component is key=value */
+        ngx_str_null(msg);
+        return NGX_DECLINED;
+    }
+
     len = 512 + 2 * v.len;
 
     p = ngx_pnalloc(r->pool, len);
@@ -509,4 +587,50 @@ fallback:
     msg->len = ngx_strlen(msg->data);
 
     return NGX_OK;
+}
+
+
+/*
+ * Whether an AWS4-HMAC-SHA256 Authorization value holds a component
+ * without '=' (what ngx_http_s3_kms_incomplete() reports), without
+ * allocating: the scan it does, on the way of every request.
+ */
+
+static ngx_uint_t
+ngx_http_s3_kms_bare_token(ngx_str_t *v)
+{
+    u_char  *p, *end, *tok;
+
+    p = v->data;
+    end = v->data + v->len;
+
+    while (p < end && *p != ' ') {
+        p++;
+    }
+
+    if ((size_t) (p - v->data) != sizeof(S3_SIGV4_ALGORITHM) - 1
+        || ngx_strncmp(v->data, S3_SIGV4_ALGORITHM,
+                       sizeof(S3_SIGV4_ALGORITHM) - 1) != 0)
+    {
+        return 0;
+    }
+
+    for ( ;; ) {
+        while (p < end && (*p == ' ' || *p == ',')) {
+            p++;
+        }
+
+        tok = p;
+        while (p < end && *p != ' ' && *p != ',') {
+            p++;
+        }
+
+        if (tok == p) {
+            return 0;
+        }
+
+        if (ngx_strlchr(tok, p, '=') == NULL) {
+            return 1;
+        }
+    }
 }

@@ -74,6 +74,17 @@ ngx_http_s3_kms_worker_init(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
+    /* request ids drawn ahead; a digest context for every request */
+
+    w->ids = kms_rpool_new(4096, KMS_RPOOL_PUBLIC);
+    w->sha = kms_sha256_new();
+
+    if (w->ids == NULL || w->sha == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "s3_kms: cannot create the worker's crypto handles");
+        return NGX_ERROR;
+    }
+
     if (ngx_http_s3_kms_audit_init(w) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -114,6 +125,8 @@ ngx_http_s3_kms_worker_init(ngx_cycle_t *cycle,
 void
 ngx_http_s3_kms_worker_exit(ngx_http_s3_kms_worker_t *w)
 {
+    ngx_uint_t  i;
+
     if (w == NULL) {
         return;
     }
@@ -126,9 +139,18 @@ ngx_http_s3_kms_worker_exit(ngx_http_s3_kms_worker_t *w)
     w->sub = NULL;
 
     if (w->sigkeys) {
+        for (i = 0; i < NGX_HTTP_S3_KMS_SIGKEYS; i++) {
+            kms_hmac_free(w->sigkeys[i].hmac);
+        }
+
         kms_wipe(w->sigkeys,
                  NGX_HTTP_S3_KMS_SIGKEYS * sizeof(ngx_http_s3_kms_sigkey_t));
     }
+
+    kms_rpool_free(w->ids);
+    kms_sha256_free(w->sha);
+    w->ids = NULL;
+    w->sha = NULL;
 
     kms_ctx_free(w->kms);
     w->kms = NULL;

@@ -20,9 +20,12 @@
 
 typedef struct {
     kms_sha256_t       *sha;        /* only once buf overflowed */
+    kms_sha256_t       *reuse;      /* the caller's handle, or NULL */
     s3_sigv4_debug_t   *debug;
     size_t              n;
     int                 failed;
+    int                 started;    /* sha holds a digest under way */
+    int                 copy;       /* into debug->creq as well */
     unsigned char       buf[2048];
 } s3_sink_t;
 
@@ -54,7 +57,8 @@ typedef struct {
 } s3_out_t;
 
 
-static void s3_sink_init(s3_sink_t *s, s3_sigv4_debug_t *debug);
+static void s3_sink_init(s3_sink_t *s, s3_sigv4_debug_t *debug,
+    kms_sha256_t *reuse);
 static void s3_sink_flush(s3_sink_t *s);
 static void s3_sink_put(s3_sink_t *s, const void *p, size_t len);
 static void s3_sink_byte(s3_sink_t *s, unsigned char c);
@@ -112,7 +116,7 @@ static s3_sigv4_reason_t s3_canonical_query(const s3_canon_t *c,
     s3_sink_t *s);
 static s3_sigv4_reason_t s3_string_to_sign(const unsigned char hash[32],
     s3_str_t amz_date, s3_str_t scope, const unsigned char key[32],
-    unsigned char mac[32], s3_sigv4_debug_t *debug);
+    kms_hmac_t *key_hmac, unsigned char mac[32], s3_sigv4_debug_t *debug);
 
 static s3_sigv4_reason_t s3_fail(s3_sigv4_auth_t *a,
     s3_sigv4_reason_t reason);
@@ -430,12 +434,15 @@ s3_query_next(const unsigned char **pos, const unsigned char *end,
 /* ---- the sink: SHA-256 of the canonical request, plus a copy ------------- */
 
 static void
-s3_sink_init(s3_sink_t *s, s3_sigv4_debug_t *debug)
+s3_sink_init(s3_sink_t *s, s3_sigv4_debug_t *debug, kms_sha256_t *reuse)
 {
     s->sha = NULL;
+    s->reuse = reuse;
     s->debug = debug;
     s->n = 0;
     s->failed = 0;
+    s->started = 0;
+    s->copy = debug != NULL && debug->creq != NULL;
 
     if (debug != NULL) {
         debug->creq_len = 0;
@@ -454,8 +461,18 @@ s3_sink_flush(s3_sink_t *s)
     }
 
     if (s->sha == NULL) {
-        s->sha = kms_sha256_new();
+        s->sha = s->reuse ? s->reuse : kms_sha256_new();
         if (s->sha == NULL) {
+            s->failed = 1;
+            s->n = 0;
+            return;
+        }
+    }
+
+    if (!s->started) {
+        s->started = 1;
+
+        if (kms_sha256_reset(s->sha) != 0) {
             s->failed = 1;
             s->n = 0;
             return;
@@ -511,6 +528,11 @@ s3_sink_put(s3_sink_t *s, const void *p, size_t len)
 static void
 s3_sink_byte(s3_sink_t *s, unsigned char c)
 {
+    if (s->n < sizeof(s->buf) && !s->copy) {
+        s->buf[s->n++] = c;
+        return;
+    }
+
     s3_sink_put(s, &c, 1);
 }
 
@@ -527,7 +549,9 @@ s3_sink_final(s3_sink_t *s, unsigned char out[32])
     }
 
     if (s->sha == NULL && !s->failed) {
-        return kms_sha256(s->buf, s->n, out);
+        /* all of it in buf: one digest */
+        return s->reuse ? kms_sha256_digest(s->reuse, s->buf, s->n, out)
+                        : kms_sha256(s->buf, s->n, out);
     }
 
     if (s->n) {
@@ -539,7 +563,10 @@ s3_sink_final(s3_sink_t *s, unsigned char out[32])
         rc = kms_sha256_final(s->sha, out);
     }
 
-    kms_sha256_free(s->sha);
+    if (s->sha != s->reuse) {
+        kms_sha256_free(s->sha);
+    }
+
     s->sha = NULL;
 
     return rc;
@@ -609,6 +636,15 @@ static void
 s3_sink_lower(s3_sink_t *s, s3_str_t v)
 {
     size_t  i;
+
+    if (!s->copy && v.len <= sizeof(s->buf) - s->n) {
+        for (i = 0; i < v.len; i++) {
+            s->buf[s->n + i] = (unsigned char) s3_lower(v.data[i]);
+        }
+
+        s->n += v.len;
+        return;
+    }
 
     for (i = 0; i < v.len; i++) {
         s3_sink_byte(s, (unsigned char) s3_lower(v.data[i]));
@@ -844,8 +880,8 @@ s3_canonical_request(const s3_canon_t *c, s3_sink_t *s)
 
 static s3_sigv4_reason_t
 s3_string_to_sign(const unsigned char hash[32], s3_str_t amz_date,
-    s3_str_t scope, const unsigned char key[32], unsigned char mac[32],
-    s3_sigv4_debug_t *debug)
+    s3_str_t scope, const unsigned char key[32], kms_hmac_t *key_hmac,
+    unsigned char mac[32], s3_sigv4_debug_t *debug)
 {
     size_t     i, n;
     char       hex[65];
@@ -880,7 +916,10 @@ s3_string_to_sign(const unsigned char hash[32], s3_str_t amz_date,
             = '\0';
     }
 
-    if (kms_hmac_sha256_iov(key, 32, iov, 6, mac) != 0) {
+    if ((key_hmac != NULL ? kms_hmac_mac(key_hmac, iov, 6, mac)
+                          : kms_hmac_sha256_iov(key, 32, iov, 6, mac))
+        != 0)
+    {
         return S3_SIGV4_INTERNAL;
     }
 
@@ -1746,7 +1785,7 @@ s3_sigv4_verify(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a,
         }
     }
 
-    s3_sink_init(&sink, conf->debug);
+    s3_sink_init(&sink, conf->debug, conf->sha);
 
     rc = s3_canonical_request(&c, &sink);
 
@@ -1761,7 +1800,8 @@ s3_sigv4_verify(const s3_sigv4_request_t *r, s3_sigv4_auth_t *a,
     amz_date.data = (const unsigned char *) a->amz_date;
     amz_date.len = 16;
 
-    rc = s3_string_to_sign(hash, amz_date, a->scope, key, mac, conf->debug);
+    rc = s3_string_to_sign(hash, amz_date, a->scope, key, conf->key_hmac,
+                           mac, conf->debug);
     if (rc != S3_SIGV4_OK) {
         return s3_sigv4_error(a->form, s3_fail(a, rc));
     }
@@ -2111,7 +2151,7 @@ s3_sigv4_sign(const s3_sigv4_sign_t *s, const unsigned char key[32],
         c.nextra = i;
     }
 
-    s3_sink_init(&sink, debug);
+    s3_sink_init(&sink, debug, NULL);
 
     rc = s3_canonical_request(&c, &sink);
 
@@ -2119,7 +2159,7 @@ s3_sigv4_sign(const s3_sigv4_sign_t *s, const unsigned char key[32],
         return S3_ERR_INTERNAL;
     }
 
-    if (s3_string_to_sign(hash, s->amz_date, scope, key, mac, debug)
+    if (s3_string_to_sign(hash, s->amz_date, scope, key, NULL, mac, debug)
         != S3_SIGV4_OK)
     {
         return S3_ERR_INTERNAL;

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "s3_err.h"
+#include "kms_crypto.h"
 
 
 /* the same layout as ngx_str_t */
@@ -202,6 +203,16 @@ typedef struct {
     s3_str_t             payload_hash;
 
     s3_sigv4_debug_t    *debug;
+
+    /*
+     * Optional, for speed (NULL: fresh contexts per call).  sha: a handle
+     * reused for the canonical request's digest.  key_hmac: the signing
+     * key passed to s3_sigv4_verify() set on an HMAC handle
+     * (kms_hmac_set_key()), so that its padded blocks are not hashed
+     * again for every request.
+     */
+    kms_sha256_t        *sha;
+    kms_hmac_t          *key_hmac;
 } s3_sigv4_conf_t;
 
 

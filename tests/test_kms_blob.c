@@ -60,13 +60,14 @@ known_answer_blob_from_the_formula_opens(void **state)
     assert_int_equal(canon.len, 2 + 2 * (2 + 1 + 2 + 1));
     assert_memory_equal(canon.data, "\0\2\0\1a\0\0011\0\1b\0\0012", 14);
 
-    assert_int_equal(kms_blob_open(NULL, mat, blob, &b,
+    assert_int_equal(kms_blob_open(NULL, NULL, mat, blob, &b,
                                    (unsigned char *) canon.data, canon.len,
                                    out), 0);
     assert_memory_equal(out, "hello, blob", 11);
 
     /* the same blob under an empty context does not open */
-    assert_int_equal(kms_blob_open(NULL, mat, blob, &b, NULL, 0, out), -1);
+    assert_int_equal(kms_blob_open(NULL, NULL, mat, blob, &b, NULL, 0, out),
+                     -1);
     kms_buf_free(&canon);
 }
 
@@ -84,13 +85,14 @@ seal_then_open_round_trips(void **state)
     memset(pt, 0x5a, sizeof(pt));
 
     for (len = 0; len <= 100; len += 25) {
-        assert_int_equal(kms_blob_seal(NULL, mat, NULL, id, 9, NULL, 0, pt,
-                                       len, blob), 0);
+        assert_int_equal(kms_blob_seal(NULL, NULL, mat, NULL, id, 9, NULL, 0,
+                                       pt, len, blob), 0);
         assert_int_equal(blob[0], 1);
         assert_memory_equal(blob + 1, id, 16);
         assert_memory_equal(blob + 17, "\0\0\0\x09", 4);
         assert_int_equal(kms_blob_parse(blob, KMS_BLOB_MIN_LEN + len, &b), 0);
-        assert_int_equal(kms_blob_open(NULL, mat, blob, &b, NULL, 0, out), 0);
+        assert_int_equal(kms_blob_open(NULL, NULL, mat, blob, &b, NULL, 0,
+                                       out), 0);
         assert_memory_equal(out, pt, len);
     }
 }
@@ -109,15 +111,15 @@ codec_refuses_every_damage(void **state)
     assert_int_equal(kms_random(other, 32), 0);
     assert_int_equal(kms_uuid_random(id), 0);
     memset(pt, 1, sizeof(pt));
-    assert_int_equal(kms_blob_seal(NULL, mat, NULL, id, 1, NULL, 0, pt, 32,
-                                   blob), 0);
+    assert_int_equal(kms_blob_seal(NULL, NULL, mat, NULL, id, 1, NULL, 0, pt,
+                                   32, blob), 0);
 
     for (i = 0; i < len; i++) {
         for (bit = 0; bit < 8; bit += 7) {
             blob[i] ^= (unsigned char) (1 << bit);
             if (kms_blob_parse(blob, len, &b) == 0) {
-                assert_int_not_equal(kms_blob_open(NULL, mat, blob, &b, NULL,
-                                                   0, out), 0);
+                assert_int_not_equal(kms_blob_open(NULL, NULL, mat, blob,
+                                                   &b, NULL, 0, out), 0);
             }
             blob[i] ^= (unsigned char) (1 << bit);
         }
@@ -125,14 +127,16 @@ codec_refuses_every_damage(void **state)
 
     for (i = 0; i < len; i++) {
         if (kms_blob_parse(blob, i, &b) == 0) {
-            assert_int_not_equal(kms_blob_open(NULL, mat, blob, &b, NULL, 0,
-                                               out), 0);
+            assert_int_not_equal(kms_blob_open(NULL, NULL, mat, blob, &b,
+                                               NULL, 0, out), 0);
         }
     }
 
     assert_int_equal(kms_blob_parse(blob, len, &b), 0);
-    assert_int_equal(kms_blob_open(NULL, other, blob, &b, NULL, 0, out), -1);
-    assert_int_equal(kms_blob_open(NULL, mat, blob, &b, NULL, 0, out), 0);
+    assert_int_equal(kms_blob_open(NULL, NULL, other, blob, &b, NULL, 0,
+                                   out), -1);
+    assert_int_equal(kms_blob_open(NULL, NULL, mat, blob, &b, NULL, 0, out),
+                     0);
 }
 
 

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "kms_json.h"
+#include "kms_int.h"
 
 
 static int
@@ -240,10 +241,122 @@ mutations_agree_with_jansson(void **state)
 }
 
 
+/*
+ * Runs of plain text are read and written eight bytes at a time: every
+ * kind of byte that ends a run, at every offset of strings up to 40 bytes
+ * long, must be read as jansson reads it and written as one byte at a
+ * time would escape it.
+ */
+
+static const char *const  kms_specials[] = {
+    "\"", "\\", "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xe2\x82\xac",
+    "\xf0\x9f\x98\x80", "\xff", "\xc3", "\\u00e9", "\\n", " ", "~"
+};
+
+
+static void
+reference_escape(kms_buf_t *b, const char *s, size_t n)
+{
+    size_t         i;
+    unsigned char  c;
+    char           esc[8];
+
+    kms_buf_add(b, "\"", 1);
+
+    for (i = 0; i < n; i++) {
+        c = (unsigned char) s[i];
+
+        switch (c) {
+        case '"':  kms_buf_add(b, "\\\"", 2); break;
+        case '\\': kms_buf_add(b, "\\\\", 2); break;
+        case '\n': kms_buf_add(b, "\\n", 2); break;
+        case '\r': kms_buf_add(b, "\\r", 2); break;
+        case '\t': kms_buf_add(b, "\\t", 2); break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                snprintf(esc, sizeof(esc), "\\u%04x", c);
+                kms_buf_add(b, esc, 6);
+            } else {
+                kms_buf_add(b, &s[i], 1);
+            }
+        }
+    }
+
+    kms_buf_add(b, "\"", 1);
+}
+
+
+static void
+plain_runs_read_and_written_as_bytewise(void **state)
+{
+    char        text[128], str[64];
+    size_t      len, at, k, slen, n;
+    kms_buf_t   mine, ref;
+    int         bad = 0;
+
+    for (len = 0; len <= 40; len++) {
+        for (at = 0; at <= len; at++) {
+            for (k = 0; k < sizeof(kms_specials) / sizeof(kms_specials[0]);
+                 k++)
+            {
+                /* the reader: "aaa<special>aaa" as a JSON document */
+                memset(str, 'a', len);
+                slen = strlen(kms_specials[k]);
+                memmove(str + at + slen, str + at, len - at);
+                memcpy(str + at, kms_specials[k], slen);
+                n = len + slen;
+
+                text[0] = '"';
+                memcpy(text + 1, str, n);
+                text[n + 1] = '"';
+                bad += !agree(text, n + 2);
+
+                /* the writer: the same bytes as a string value */
+                kms_buf_init(&mine);
+                kms_buf_init(&ref);
+                kms_buf_add(&mine, "x", 1);
+                kms_buf_add(&ref, "x", 1);
+                kms_buf_json(&mine, str, n);
+                reference_escape(&ref, str, n);
+                assert_int_equal(mine.len, ref.len);
+                assert_memory_equal(mine.data, ref.data, ref.len);
+                assert_int_equal(mine.data[mine.len], '\0');
+                kms_buf_free(&mine);
+                kms_buf_free(&ref);
+            }
+        }
+    }
+
+    assert_int_equal(bad, 0);
+
+    /* the bytewise tail and the eight-byte blocks agree on lengths */
+    memset(str, 'a', sizeof(str));
+    for (len = 0; len < sizeof(str); len++) {
+        assert_int_equal(kms_json_plain((const unsigned char *) str, len, 0),
+                         len);
+        str[len] = '"';
+        assert_int_equal(kms_json_plain((const unsigned char *) str,
+                                        sizeof(str), 1), len);
+        str[len] = '\x7f';
+        assert_int_equal(kms_json_plain((const unsigned char *) str,
+                                        sizeof(str), 0), len);
+        assert_int_equal(kms_json_plain((const unsigned char *) str,
+                                        len + 1, 1), len + 1);
+        str[len] = (char) 0x80;
+        assert_int_equal(kms_json_plain((const unsigned char *) str,
+                                        sizeof(str), 1), len);
+        assert_int_equal(kms_json_plain((const unsigned char *) str,
+                                        len + 1, 0), len + 1);
+        str[len] = 'a';
+    }
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(plain_runs_read_and_written_as_bytewise),
         cmocka_unit_test(edge_cases_agree_with_jansson),
         cmocka_unit_test(deep_nesting_is_refused),
         cmocka_unit_test(large_objects_find_duplicates),

@@ -39,7 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
         out = malloc(b.ctlen + 1);
-        if (kms_blob_open(NULL, mat, data, &b, ctx, sizeof(ctx) - 1, out)
+        if (kms_blob_open(NULL, NULL, mat, data, &b, ctx, sizeof(ctx) - 1, out)
             == 0)
         {
             abort();                /* a forgery: nothing was sealed here */
