@@ -1423,7 +1423,10 @@ s3_xml_list_parse(const unsigned char *xml, size_t len, s3_xml_list_t **out)
     } else if (s3_xml_is(root, "ListVersionsResult")) {
         kind = S3_XML_LIST_VERSIONS;
 
-    } else if (s3_xml_is(root, "ListPartsResult")) {
+    } else if (s3_xml_is(root, "ListPartsResult")
+               || s3_xml_is(root, "ListPartsResponse"))
+    {
+        /* ...Response: moto's name for it, once S3's own */
         kind = S3_XML_LIST_PARTS;
 
     } else {

@@ -870,6 +870,31 @@ test_list_parts_sizes_and_checksums_dropped(void **state)
 }
 
 
+/* moto names ListParts' document ListPartsResponse: rewritten all the same */
+static void
+test_list_parts_response_is_a_parts_listing(void **state)
+{
+    char           *out;
+    s3_xml_list_t  *l;
+    int64_t         sizes[] = { 5242880 };
+
+    static const char  doc[] =
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+        "<ListPartsResponse " NS "><Bucket>b</Bucket><Key>k</Key>"
+        "<UploadId>U</UploadId><Part><PartNumber>1</PartNumber>"
+        "<ETag>\"7778aef83f66abc1fa1e8477f296d394\"</ETag>"
+        "<Size>5244232</Size></Part></ListPartsResponse>";
+
+    out = list_rewrite(doc, sizes, S3_XML_LIST_DROP_CHECKSUMS, &l);
+    assert_int_equal(l->kind, S3_XML_LIST_PARTS);
+    assert_int_equal(l->entries[0].size, 5244232);
+    assert_non_null(strstr(out, "<Size>5242880</Size></Part>"
+                            "</ListPartsResponse>"));
+    free(out);
+    s3_xml_list_free(l);
+}
+
+
 static void
 test_odd_listing_falls_back_to_libxml2_serialization(void **state)
 {
@@ -1092,6 +1117,7 @@ main(void)
         cmocka_unit_test(test_list_v2_url_encoded_keys_are_decoded),
         cmocka_unit_test(test_list_versions_keeps_delete_markers),
         cmocka_unit_test(test_list_parts_sizes_and_checksums_dropped),
+        cmocka_unit_test(test_list_parts_response_is_a_parts_listing),
         cmocka_unit_test(test_odd_listing_falls_back_to_libxml2_serialization),
         cmocka_unit_test(test_bad_listings_are_internal_errors),
         cmocka_unit_test(test_plaintext_size_inverts_design_formula),
