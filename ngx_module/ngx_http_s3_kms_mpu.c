@@ -51,7 +51,7 @@ static const char  *ngx_http_s3_kms_mpu_state_fields[] = {
 };
 
 #define NGX_HTTP_S3_KMS_MPU_REFUSED                                           \
-    "The object's part table could not be verified."
+    "The part table of the object could not be verified."
 
 
 typedef enum {
