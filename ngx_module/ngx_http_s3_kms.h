@@ -98,7 +98,14 @@ typedef struct {
     size_t                       out_buffer;   /* s3_kms_buffers */
     ngx_uint_t                   out_buffers;
     ngx_array_t                 *vhosts;       /* ngx_str_t */
+    ngx_uint_t                   unverified;   /* s3_kms_unverified_objects */
+    time_t                       upload_expiry;/* s3_kms_upload_expiry */
 } ngx_http_s3_kms_loc_conf_t;
+
+
+/* s3_kms_unverified_objects */
+#define NGX_HTTP_S3_KMS_UNVERIFIED_SERVE   0
+#define NGX_HTTP_S3_KMS_UNVERIFIED_REFUSE  1
 
 
 #define NGX_HTTP_S3_KMS_SIGKEYS  256
@@ -246,6 +253,12 @@ char *ngx_http_s3_kms_gateway(ngx_conf_t *cf, ngx_command_t *cmd,
 void ngx_http_s3_kms_backend_create_conf(ngx_http_s3_kms_loc_conf_t *lcf);
 char *ngx_http_s3_kms_backend_merge_conf(ngx_conf_t *cf,
     ngx_http_s3_kms_loc_conf_t *prev, ngx_http_s3_kms_loc_conf_t *conf);
+
+/* ngx_http_s3_kms_mpu.c */
+extern ngx_conf_enum_t  ngx_http_s3_kms_unverified_values[];
+void ngx_http_s3_kms_mpu_create_conf(ngx_http_s3_kms_loc_conf_t *lcf);
+void ngx_http_s3_kms_mpu_merge_conf(ngx_http_s3_kms_loc_conf_t *prev,
+    ngx_http_s3_kms_loc_conf_t *conf);
 
 /* ngx_http_s3_kms_body.c: the module ctx starts with the membody */
 ngx_int_t ngx_http_s3_kms_membody_read(ngx_http_request_t *r, size_t max,

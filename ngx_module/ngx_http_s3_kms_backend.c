@@ -906,6 +906,20 @@ ngx_http_s3_kms_be_first_frame(ngx_http_request_t *r)
 
         unit = s3_objfmt_dec_unit_len(ctx->dec);
 
+        if (unit == 0 && ctx->mpu) {
+
+            /* a multipart object: the range goes on in the next part */
+
+            switch (ngx_http_s3_kms_mpu_next(r, ctx)) {
+            case NGX_OK:
+                continue;
+            case NGX_DONE:
+                break;
+            default:
+                goto failed;
+            }
+        }
+
         if (unit == 0) {
             break;                  /* the range holds no plaintext */
         }
@@ -1099,6 +1113,18 @@ ngx_http_s3_kms_be_keep_header(ngx_http_request_t *r,
     }
 
     if (ngx_http_s3_kms_is(h, "content-range")) {
+
+        /* the probe: the object's whole stored size, after the '/' */
+
+        u_char  *slash;
+
+        slash = ngx_strlchr(h->value.data, h->value.data + h->value.len, '/');
+
+        if (ctx->mode == NGX_HTTP_S3_KMS_BE_PROBE && slash != NULL) {
+            o->total = ngx_atoof(slash + 1,
+                                 h->value.data + h->value.len - slash - 1);
+        }
+
         return NGX_DECLINED;
     }
 
@@ -1410,6 +1436,7 @@ ngx_http_s3_kms_be_decrypt_filter(void *data, ssize_t bytes)
 
     u_char                     *p, *last;
     size_t                      need, n, pos, plen, unit;
+    ngx_int_t                   next;
     ngx_buf_t                  *b;
     ngx_chain_t                *cl, **ll;
     s3_objfmt_rc_t              rc;
@@ -1437,6 +1464,22 @@ ngx_http_s3_kms_be_decrypt_filter(void *data, ssize_t bytes)
     while (p < last) {
 
         unit = s3_objfmt_dec_unit_len(ctx->dec);
+
+        if (unit == 0 && ctx->mpu) {
+            next = ngx_http_s3_kms_mpu_next(r, ctx);
+
+            if (next == NGX_OK) {
+                continue;           /* the next part's header follows */
+            }
+
+            if (next == NGX_ERROR) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "s3_kms: %V/%V: %s; the response is cut "
+                              "short", &ctx->bucket, &ctx->key,
+                              ctx->error.reason);
+                return NGX_ERROR;
+            }
+        }
 
         if (unit == 0) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -1500,6 +1543,12 @@ ngx_http_s3_kms_be_decrypt_filter(void *data, ssize_t bytes)
 
         if (u->length == 0) {
             rc = s3_objfmt_dec_end(ctx->dec);
+
+            if (rc == S3_OBJFMT_OK && ctx->mpu
+                && ngx_http_s3_kms_mpu_end(r, ctx) != NGX_OK)
+            {
+                rc = S3_OBJFMT_ERR_TRUNCATED;
+            }
 
             if (rc != S3_OBJFMT_OK) {
                 ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,

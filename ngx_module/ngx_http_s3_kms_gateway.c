@@ -32,12 +32,8 @@ static ngx_int_t ngx_http_s3_kms_gw_auth(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_kms_gw_classify(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
-static void ngx_http_s3_kms_gw_finish(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_int_t rc);
 static ngx_int_t ngx_http_s3_kms_gw_be_path(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
-static ngx_int_t ngx_http_s3_kms_gw_forward_headers(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_uint_t body_changes);
 static ngx_int_t ngx_http_s3_kms_gw_pass(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r);
@@ -50,8 +46,6 @@ static ngx_int_t ngx_http_s3_kms_gw_get(ngx_http_request_t *r,
 static void ngx_http_s3_kms_gw_index_reply(void *data, redisReply *reply);
 static void ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r,
     redisReply *reply);
-static ngx_int_t ngx_http_s3_kms_gw_probe(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_kms_gw_probe_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_gw_probe_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
@@ -62,13 +56,6 @@ static void ngx_http_s3_kms_gw_get_key(ngx_http_s3_kms_run_t *run);
 static void ngx_http_s3_kms_gw_get_key_handler(ngx_http_s3_kms_run_t *run);
 static ngx_int_t ngx_http_s3_kms_gw_get_start(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, const unsigned char *dek);
-static ngx_int_t ngx_http_s3_kms_gw_context(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *pairs, size_t len,
-    const char *arn, size_t arn_len, char **out);
-static ngx_int_t ngx_http_s3_kms_gw_kms_start(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx, kms_call_t *call,
-    ngx_http_s3_kms_done_pt done);
-static s3_err_t ngx_http_s3_kms_gw_kms_error(kms_err_t err);
 static ngx_int_t ngx_http_s3_kms_gw_sse_headers(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *alg, ngx_str_t *key_arn,
     ngx_uint_t bucket_key);
@@ -83,15 +70,11 @@ static ngx_int_t ngx_http_s3_kms_gw_conditionals(ngx_http_request_t *r,
 static ngx_int_t ngx_http_s3_kms_gw_md5_etag(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_index_written(void *data, redisReply *reply);
-static ngx_int_t ngx_http_s3_kms_gw_index_key(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *out);
 static ngx_int_t ngx_http_s3_kms_gw_list(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_list_got(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_list_reply(void *data, redisReply *reply);
-static void ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_str_t ngx_http_s3_kms_gw_etag_core(u_char *p, size_t len);
 static void ngx_http_s3_kms_gw_list_etags(ngx_http_s3_kms_gw_ctx_t *ctx,
     u_char *doc, size_t len);
@@ -185,6 +168,7 @@ ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
     ctx->be_length = -1;
     ctx->obj.len = -1;
     ctx->obj.stored = -1;
+    ctx->obj.total = -1;
 
     ngx_http_s3_kms_gw_ids(ctx);
 
@@ -221,15 +205,32 @@ ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
         switch (ctx->s3->cls) {
 
         case S3_CLASS_ENCRYPT:
-            if (ctx->s3->op == S3_OP_PUT_OBJECT) {
+            switch (ctx->s3->op) {
+
+            case S3_OP_PUT_OBJECT:
                 rc = ngx_http_s3_kms_gw_put(r, ctx);
+                break;
+
+            case S3_OP_CREATE_MULTIPART_UPLOAD:
+                rc = ngx_http_s3_kms_mpu_create(r, ctx);
+                break;
+
+            case S3_OP_UPLOAD_PART:
+                rc = ngx_http_s3_kms_mpu_part(r, ctx);
+                break;
+
+            case S3_OP_COMPLETE_MULTIPART_UPLOAD:
+                rc = ngx_http_s3_kms_mpu_complete(r, ctx);
+                break;
+
+            default:
+                ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_NOT_IMPLEMENTED,
+                                        "This operation is not supported by "
+                                        "the encrypting gateway yet.");
+                rc = NGX_ERROR;
                 break;
             }
 
-            ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_NOT_IMPLEMENTED,
-                                    "This operation is not supported by "
-                                    "the encrypting gateway yet.");
-            rc = NGX_ERROR;
             break;
 
         case S3_CLASS_DECRYPT:
@@ -239,7 +240,8 @@ ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
         case S3_CLASS_LIST:
             if (ctx->s3->op == S3_OP_LIST_OBJECTS
                 || ctx->s3->op == S3_OP_LIST_OBJECTS_V2
-                || ctx->s3->op == S3_OP_LIST_OBJECT_VERSIONS)
+                || ctx->s3->op == S3_OP_LIST_OBJECT_VERSIONS
+                || ctx->s3->op == S3_OP_LIST_PARTS)
             {
                 rc = ngx_http_s3_kms_gw_list(r, ctx);
                 break;
@@ -272,7 +274,7 @@ ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
  * answers (the error filter makes it S3's).
  */
 
-static void
+void
 ngx_http_s3_kms_gw_finish(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_int_t rc)
 {
@@ -647,7 +649,7 @@ ngx_http_s3_kms_gw_be_path(ngx_http_request_t *r,
  * the gateway encrypts, Content-MD5 and checksums (of plaintext) too.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_s3_kms_gw_forward_headers(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_uint_t body_changes)
 {
@@ -798,35 +800,28 @@ ngx_http_s3_kms_gw_pass(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 }
 
 
-static void
-ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
+/*
+ * A body read into memory (ctx->mem), decoded (aws-chunked) and checked
+ * (signatures, x-amz-content-sha256, Content-MD5, checksums): S3_OK and
+ * the body in *out, or S3's error.
+ */
+
+s3_err_t
+ngx_http_s3_kms_gw_decode_body(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, u_char **out, size_t *outlen)
 {
-    u_char                     *out;
-    size_t                      outlen;
-    char                        md5b64[S3_CHECKSUM_B64_MAX];
-    size_t                      used, off;
-    s3_err_t                    rc;
-    s3_str_t                    span;
-    ngx_buf_t                  *b;
-    s3_payload_t               *p;
-    s3_payload_conf_t           pc;
-    size_t                      md5len;
-    ngx_http_s3_kms_gw_ctx_t   *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
-
-    if (ctx->mem.too_big) {
-        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_ENTITY_TOO_LARGE, NULL);
-        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
-        return;
-    }
+    u_char             *o;
+    size_t              used, off, n;
+    s3_err_t            rc;
+    s3_str_t            span;
+    s3_payload_t       *p;
+    s3_payload_conf_t   pc;
 
     p = ngx_pcalloc(r->pool, sizeof(s3_payload_t));
-    out = ngx_pnalloc(r->pool, ctx->mem.len + 1);
+    o = ngx_pnalloc(r->pool, ctx->mem.len + 1);
 
-    if (p == NULL || out == NULL) {
-        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+    if (p == NULL || o == NULL) {
+        return S3_ERR_INTERNAL;
     }
 
     ngx_memzero(&pc, sizeof(s3_payload_conf_t));
@@ -838,7 +833,7 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
     rc = s3_payload_init(p, &pc);
 
     off = 0;
-    outlen = 0;
+    n = 0;
 
     while (rc == S3_OK && off < ctx->mem.len) {
         rc = s3_payload_feed(p, ctx->mem.body + off, ctx->mem.len - off,
@@ -852,8 +847,8 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
             break;
         }
 
-        ngx_memcpy(out + outlen, span.data, span.len);
-        outlen += span.len;
+        ngx_memcpy(o + n, span.data, span.len);
+        n += span.len;
         off += used;
 
         if (used == 0 && span.len == 0) {
@@ -867,6 +862,34 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
 
     s3_payload_cleanup(p);
 
+    *out = o;
+    *outlen = n;
+
+    return rc;
+}
+
+
+static void
+ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
+{
+    u_char                     *out;
+    size_t                      outlen;
+    char                        md5b64[S3_CHECKSUM_B64_MAX];
+    s3_err_t                    rc;
+    ngx_buf_t                  *b;
+    size_t                      md5len;
+    ngx_http_s3_kms_gw_ctx_t   *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    if (ctx->mem.too_big) {
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_ENTITY_TOO_LARGE, NULL);
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+        return;
+    }
+
+    rc = ngx_http_s3_kms_gw_decode_body(r, ctx, &out, &outlen);
+
     if (rc != S3_OK) {
         ngx_http_s3_kms_gw_fail(r, ctx, rc, NULL);
         ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
@@ -874,6 +897,7 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
     }
 
     ctx->be_length = outlen;
+
 
     /* the body reaches the backend unchanged: its MD5 goes with it */
 
@@ -908,26 +932,18 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
 
 /* ---- PutObject ---------------------------------------------------------------- */
 
-static ngx_int_t
-ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
+/*
+ * The body's checks, and its plaintext length within S3's limit, before a
+ * byte of it is read: PutObject, UploadPart.
+ */
+
+ngx_int_t
+ngx_http_s3_kms_gw_put_payload(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_uint_t log2f)
 {
-    int64_t                       len;
-    size_t                        meta;
-    s3_err_t                      rc;
-    kms_call_t                   *call;
-    s3_payload_conf_t             pc;
-    char                         *context;
-    ngx_http_s3_kms_worker_t     *w;
-    ngx_http_s3_kms_loc_conf_t   *lcf;
-    ngx_http_s3_kms_main_conf_t  *mcf;
-
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
-    w = mcf->worker;
-
-    ctx->mode = NGX_HTTP_S3_KMS_BE_PUT;
-
-    /* the body's checks, and its plaintext length, before reading it */
+    int64_t            len;
+    s3_err_t           rc;
+    s3_payload_conf_t  pc;
 
     ctx->payload = ngx_pcalloc(r->pool, sizeof(s3_payload_t));
     if (ctx->payload == NULL) {
@@ -957,7 +973,7 @@ ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    rc = s3_objfmt_check_len((uint64_t) len, lcf->frame_log2);
+    rc = s3_objfmt_check_len((uint64_t) len, log2f);
 
     if (rc != S3_OK) {
         ngx_http_s3_kms_gw_fail(r, ctx, rc, NULL);
@@ -965,7 +981,34 @@ ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
     }
 
     ctx->plain_len = len;
-    ctx->be_length = s3_objfmt_stored_len((uint64_t) len, lcf->frame_log2);
+    ctx->be_length = s3_objfmt_stored_len((uint64_t) len, log2f);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    size_t                        meta;
+    ngx_int_t                     rc;
+    kms_call_t                   *call;
+    char                         *context;
+    ngx_http_s3_kms_worker_t     *w;
+    ngx_http_s3_kms_loc_conf_t   *lcf;
+    ngx_http_s3_kms_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
+    w = mcf->worker;
+
+    ctx->mode = NGX_HTTP_S3_KMS_BE_PUT;
+
+    rc = ngx_http_s3_kms_gw_put_payload(r, ctx, lcf->frame_log2);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
 
     /* user metadata: the client's and ours within S3's 2 KB */
 
@@ -1211,6 +1254,12 @@ ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
 {
     ngx_str_t  alg, arn, dek, cb, md5;
 
+    if (ctx->mpu) {
+        /* UploadPart: the part's record, not an object */
+        ngx_http_s3_kms_mpu_part_done(r, ctx);
+        return;
+    }
+
     if (ctx->internal_key) {
         ngx_str_set(&alg, "AES256");
     } else {
@@ -1284,6 +1333,8 @@ ngx_http_s3_kms_gw_index_write(ngx_http_request_t *r,
     arg(cb->len ? cb->data : (u_char *) "", cb->len);
     arg("md5", 3);
     arg(md5->len ? md5->data : (u_char *) "", md5->len);
+    arg("parts", 5);            /* no multipart object's table survives */
+    arg("", 0);
 #undef arg
 
     if (ngx_http_s3_kms_redis_send(mcf->worker->redis, (int) n, argv,
@@ -1339,7 +1390,7 @@ ngx_http_s3_kms_gw_index_del(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_s3_kms_gw_index_key(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *out)
 {
@@ -1383,6 +1434,12 @@ ngx_http_s3_kms_gw_get(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
                                            : NGX_HTTP_S3_KMS_BE_GET;
 
     if (ngx_http_s3_kms_gw_forward_headers(r, ctx, 1) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* ?partNumber: the gateway knows an encrypted object's parts */
+
+    if (ctx->s3->part_number && ngx_http_s3_kms_mpu_get(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -1496,11 +1553,24 @@ ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r, redisReply *reply)
                 o->ctx = v;
             } else if (is("md5") && v.len == 32) {
                 ctx->idx_md5 = v;
+
+            } else if (ngx_http_s3_kms_mpu_index_field(r, ctx, &f, &v)
+                       != NGX_OK)
+            {
+                ngx_http_s3_kms_gw_finish(r, ctx,
+                                          NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
             }
 #undef is
         }
 
         ctx->idx_etag = o->etag;
+
+        /* an object stored in parts: its part table is in the index */
+
+        if (ngx_http_s3_kms_mpu_indexed(r, ctx)) {
+            return;
+        }
 
         if (ctx->mode == NGX_HTTP_S3_KMS_BE_HEAD) {
             goto head;
@@ -1522,10 +1592,17 @@ ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r, redisReply *reply)
     ngx_memzero(o, sizeof(ngx_http_s3_kms_obj_t));
     o->len = -1;
     o->stored = -1;
+    o->total = -1;
     ngx_str_null(&ctx->idx_etag);
     ngx_str_null(&ctx->idx_md5);
 
-    if (ctx->mode == NGX_HTTP_S3_KMS_BE_HEAD) {
+    /*
+     * HEAD without Redis goes to the backend at once; an object the
+     * index does not know is probed first, as for GET: a multipart
+     * object's plaintext length is in its segment headers only.
+     */
+
+    if (ctx->mode == NGX_HTTP_S3_KMS_BE_HEAD && reply == NULL) {
         goto head;
     }
 
@@ -1537,22 +1614,31 @@ ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r, redisReply *reply)
 
 head:
 
-    /* HEAD: the backend's metadata, the index's ETag where it knows it */
+    ngx_http_s3_kms_gw_finish(r, ctx, ngx_http_s3_kms_gw_head(r, ctx));
+}
+
+
+/* HEAD: the backend's metadata, the index's ETag where it knows it */
+
+ngx_int_t
+ngx_http_s3_kms_gw_head(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    ngx_http_s3_kms_obj_t  *o = &ctx->obj;
 
     ngx_memzero(o, sizeof(ngx_http_s3_kms_obj_t));
     o->len = -1;
     o->stored = -1;
+    o->total = -1;
 
     if (ngx_http_s3_kms_gw_conditionals(r, ctx) != NGX_OK) {
-        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_s3_kms_gw_finish(r, ctx, ngx_http_s3_kms_be_start(r, ctx));
+    return ngx_http_s3_kms_be_start(r, ctx);
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_s3_kms_gw_probe(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 {
     ngx_http_request_t          *sr;
@@ -1590,6 +1676,14 @@ ngx_http_s3_kms_gw_probe_handler(ngx_http_request_t *r)
 
     pctx = ngx_http_get_module_ctx(r->main, ngx_http_s3_kms_module);
 
+    if (pctx != NULL && pctx->mpu) {
+        ngx_int_t  rc = ngx_http_s3_kms_mpu_sub_handler(r, pctx);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
     if (pctx == NULL || !pctx->probing) {
         return NGX_HTTP_NOT_FOUND;
     }
@@ -1610,6 +1704,7 @@ ngx_http_s3_kms_gw_probe_handler(ngx_http_request_t *r)
     ctx->be_length = -1;
     ctx->obj.len = -1;
     ctx->obj.stored = -1;
+    ctx->obj.total = -1;
     ngx_str_set(&ctx->be_method, "GET");
     ctx->be_path = pctx->be_path;
     ctx->be_query = pctx->be_query;
@@ -1715,6 +1810,18 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
         return;
     }
 
+    /* multipart objects: the part table is rebuilt from the backend */
+
+    if (!ctx->index_hit && ngx_http_s3_kms_mpu_probed(r, ctx)) {
+        return;
+    }
+
+    if (ctx->mode == NGX_HTTP_S3_KMS_BE_HEAD) {
+        /* probed: HEAD asks the backend for the metadata itself */
+        ngx_http_s3_kms_gw_finish(r, ctx, ngx_http_s3_kms_gw_head(r, ctx));
+        return;
+    }
+
     if (!ctx->index_hit) {
 
         if (o->status != NGX_HTTP_OK && o->status != NGX_HTTP_PARTIAL_CONTENT) {
@@ -1784,6 +1891,12 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
                                      : NULL,
                                range ? range->value.len : 0,
                                (uint64_t) o->len, &ctx->range);
+
+    if (rc == S3_OK && ctx->s3->part_number
+        && ngx_http_s3_kms_mpu_single_part(r, ctx) != NGX_OK)
+    {
+        rc = ctx->error.err;
+    }
 
     if (rc != S3_OK) {
         ngx_http_s3_kms_gw_fail(r, ctx, rc, NULL);
@@ -1859,6 +1972,8 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
 pass:
 
     /* a plaintext object (or none): the backend answers the Range itself */
+
+    ngx_http_s3_kms_mpu_plain_query(r, ctx);
 
     range = ngx_http_s3_kms_find_header(r, "range");
 
@@ -2042,6 +2157,13 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
         {
             ngx_http_s3_kms_gw_index_del(r, ctx);
         }
+
+        if (ctx->s3 && ctx->s3->op == S3_OP_ABORT_MULTIPART_UPLOAD
+            && ((status >= 200 && status < 300)
+                || status == NGX_HTTP_NOT_FOUND))
+        {
+            ngx_http_s3_kms_mpu_aborted(r, ctx);
+        }
         return NGX_OK;
 
     case NGX_HTTP_S3_KMS_BE_PUT:
@@ -2138,7 +2260,12 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
     {
         /* our If-Match: the object changed since the index saw it */
 
-        ngx_http_s3_kms_gw_index_del(r, ctx);
+        if (ctx->mpu) {
+            ngx_http_s3_kms_mpu_changed(r, ctx);
+
+        } else {
+            ngx_http_s3_kms_gw_index_del(r, ctx);
+        }
         ctx->error.err = S3_ERR_SLOW_DOWN;
         ctx->error.reason = "the object changed while it was read";
         return NGX_ERROR;
@@ -2146,6 +2273,12 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
 
     if (status != NGX_HTTP_OK && status != NGX_HTTP_PARTIAL_CONTENT) {
         return NGX_OK;      /* 304, errors: as the backend answers */
+    }
+
+    if (ctx->mpu) {
+        if (ngx_http_s3_kms_mpu_response_headers(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     if (!o->encrypted) {
@@ -2205,6 +2338,10 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
         }
 
         /* the upstream reads the stored bytes, the client gets plaintext */
+    }
+
+    if (ctx->mpu && ngx_http_s3_kms_mpu_response_part(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (ngx_http_s3_kms_gw_sse_headers(r, ctx, &o->alg, &o->key_arn,
@@ -2470,6 +2607,12 @@ ngx_http_s3_kms_gw_list_got(ngx_http_request_t *r,
         return;
     }
 
+    if (ctx->s3->op == S3_OP_LIST_PARTS) {
+        /* plaintext part sizes: from the upload's records */
+        ngx_http_s3_kms_mpu_list_parts(r, ctx);
+        return;
+    }
+
     n = ctx->xlist->nentries;
 
     ctx->list_reqs = ngx_pcalloc(r->pool,
@@ -2701,7 +2844,7 @@ ngx_http_s3_kms_gw_list_etags(ngx_http_s3_kms_gw_ctx_t *ctx, u_char *doc,
 }
 
 
-static void
+void
 ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx)
 {
@@ -2777,7 +2920,7 @@ ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
  * JSON, as stored) plus "aws:s3:arn", rebuilt from the request every time.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_s3_kms_gw_context(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *pairs, size_t len,
     const char *arn, size_t arn_len, char **out)
@@ -2842,7 +2985,7 @@ ngx_http_s3_kms_gw_context(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_s3_kms_gw_kms_start(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, kms_call_t *call,
     ngx_http_s3_kms_done_pt done)
@@ -2873,7 +3016,7 @@ ngx_http_s3_kms_gw_kms_start(ngx_http_request_t *r,
 
 /* the KMS errors S3 answers with */
 
-static s3_err_t
+s3_err_t
 ngx_http_s3_kms_gw_kms_error(kms_err_t err)
 {
     switch (err) {
@@ -3080,6 +3223,7 @@ ngx_http_s3_kms_gw_filter_ctx(ngx_http_request_t *r, ngx_uint_t create)
     ctx->be_length = -1;
     ctx->obj.len = -1;
     ctx->obj.stored = -1;
+    ctx->obj.total = -1;
     ngx_http_s3_kms_gw_ids(ctx);
 
     ngx_http_set_ctx(r, ctx, ngx_http_s3_kms_module);
@@ -3295,4 +3439,8 @@ ngx_http_s3_kms_gw_cleanup(void *data)
     ctx->enc = NULL;
     s3_objfmt_dec_free(ctx->dec);
     ctx->dec = NULL;
+
+    if (ctx->mpu) {
+        ngx_http_s3_kms_mpu_cleanup(ctx);
+    }
 }

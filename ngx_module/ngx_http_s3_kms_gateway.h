@@ -16,6 +16,10 @@
 #define NGX_HTTP_S3_KMS_ARN_MAX      2200
 
 
+/* multipart uploads and objects (ngx_http_s3_kms_mpu.c) */
+typedef struct ngx_http_s3_kms_mpu_s  ngx_http_s3_kms_mpu_t;
+
+
 /* what the backend request is for, so what its response becomes */
 typedef enum {
     NGX_HTTP_S3_KMS_BE_PASS = 0,     /* relayed as the backend answers */
@@ -40,6 +44,8 @@ typedef struct {
     ngx_str_t                    bk;           /* base64 object salt */
     off_t                        len;          /* plaintext, -1 unknown */
     off_t                        stored;       /* stored length */
+    off_t                        total;        /* probe: the object's whole
+                                                  stored size, -1 unknown */
     u_char                       hdr[S3_OBJFMT_HDR_LEN];
     size_t                       hdr_len;
 } ngx_http_s3_kms_obj_t;
@@ -150,12 +156,38 @@ typedef struct {
 
     /* the probe subrequest's parent context */
     void                        *parent;
+
+    /* multipart: an upload, or an object stored in segments */
+    ngx_http_s3_kms_mpu_t       *mpu;
 } ngx_http_s3_kms_gw_ctx_t;
 
 
 /* gateway.c */
 void ngx_http_s3_kms_gw_fail(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, s3_err_t err, const char *message);
+void ngx_http_s3_kms_gw_finish(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_int_t rc);
+ngx_int_t ngx_http_s3_kms_gw_forward_headers(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_uint_t body_changes);
+s3_err_t ngx_http_s3_kms_gw_decode_body(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, u_char **out, size_t *outlen);
+ngx_int_t ngx_http_s3_kms_gw_put_payload(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_uint_t log2f);
+ngx_int_t ngx_http_s3_kms_gw_context(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *pairs, size_t len,
+    const char *arn, size_t arn_len, char **out);
+ngx_int_t ngx_http_s3_kms_gw_kms_start(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, kms_call_t *call,
+    ngx_http_s3_kms_done_pt done);
+s3_err_t ngx_http_s3_kms_gw_kms_error(kms_err_t err);
+ngx_int_t ngx_http_s3_kms_gw_index_key(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *out);
+void ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_gw_probe(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_gw_head(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
 ngx_int_t ngx_http_s3_kms_gw_send_error(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 ngx_int_t ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
@@ -171,6 +203,45 @@ ngx_int_t ngx_http_s3_kms_be_start(ngx_http_request_t *r,
 ngx_int_t ngx_http_s3_kms_be_header(ngx_http_s3_kms_gw_ctx_t *ctx,
     const char *name, const u_char *value, size_t len);
 ngx_int_t ngx_http_s3_kms_be_init_filters(ngx_conf_t *cf);
+
+/* mpu.c */
+ngx_int_t ngx_http_s3_kms_mpu_create(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_mpu_part(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+void ngx_http_s3_kms_mpu_part_done(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_mpu_complete(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+void ngx_http_s3_kms_mpu_aborted(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+void ngx_http_s3_kms_mpu_list_parts(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_mpu_get(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_mpu_index_field(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *f, ngx_str_t *v);
+ngx_uint_t ngx_http_s3_kms_mpu_indexed(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_uint_t ngx_http_s3_kms_mpu_probed(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_mpu_single_part(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+void ngx_http_s3_kms_mpu_plain_query(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_mpu_response_headers(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_mpu_response_part(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+void ngx_http_s3_kms_mpu_changed(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_mpu_sub_handler(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *pctx);
+ngx_int_t ngx_http_s3_kms_mpu_next(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_mpu_end(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+void ngx_http_s3_kms_mpu_cleanup(ngx_http_s3_kms_gw_ctx_t *ctx);
 
 
 #endif /* NGX_HTTP_S3_KMS_GATEWAY_H */

@@ -209,6 +209,20 @@ static ngx_command_t  ngx_http_s3_kms_commands[] = {
       0,
       NULL },
 
+    { ngx_string("s3_kms_unverified_objects"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_s3_kms_loc_conf_t, unverified),
+      ngx_http_s3_kms_unverified_values },
+
+    { ngx_string("s3_kms_upload_expiry"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_s3_kms_loc_conf_t, upload_expiry),
+      NULL },
+
       ngx_null_command
 };
 
@@ -330,6 +344,7 @@ ngx_http_s3_kms_create_loc_conf(ngx_conf_t *cf)
 
     lcf->api = NGX_CONF_UNSET;
     ngx_http_s3_kms_backend_create_conf(lcf);
+    ngx_http_s3_kms_mpu_create_conf(lcf);
 
     return lcf;
 }
@@ -357,6 +372,8 @@ ngx_http_s3_kms_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (clcf->handler == ngx_http_s3_kms_api_handler) {
         clcf->client_max_body_size = 0;
     }
+
+    ngx_http_s3_kms_mpu_merge_conf(prev, conf);
 
     return ngx_http_s3_kms_backend_merge_conf(cf, prev, conf);
 }

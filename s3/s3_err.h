@@ -52,6 +52,7 @@ typedef enum {
     X(S3_ERR_INVALID_REQUEST,        "InvalidRequest",              400, CLIENT,   "Invalid Request") \
     X(S3_ERR_INVALID_ENCRYPTION_ALG, "InvalidEncryptionAlgorithmError", 400, CLIENT, "The encryption request you specified is not valid. The valid value is AES256.") \
     X(S3_ERR_INVALID_RANGE,          "InvalidRange",                416, CLIENT,   "The requested range is not satisfiable") \
+    X(S3_ERR_INVALID_PART_NUMBER,    "InvalidPartNumber",           416, CLIENT,   "The requested partnumber is not satisfiable") \
     X(S3_ERR_MALFORMED_XML,          "MalformedXML",                400, CLIENT,   "The XML you provided was not well-formed or did not validate against our published schema") \
     X(S3_ERR_INVALID_PART,           "InvalidPart",                 400, CLIENT,   "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.") \
     X(S3_ERR_INVALID_PART_ORDER,     "InvalidPartOrder",            400, CLIENT,   "The list of parts was not in ascending order. Parts must be ordered by part number.") \

@@ -1423,7 +1423,10 @@ s3_xml_list_parse(const unsigned char *xml, size_t len, s3_xml_list_t **out)
     } else if (s3_xml_is(root, "ListVersionsResult")) {
         kind = S3_XML_LIST_VERSIONS;
 
-    } else if (s3_xml_is(root, "ListPartsResult")) {
+    } else if (s3_xml_is(root, "ListPartsResult")
+               || s3_xml_is(root, "ListPartsResponse"))
+    {
+        /* ...Response: moto's name for it, once S3's own */
         kind = S3_XML_LIST_PARTS;
 
     } else {
@@ -1802,4 +1805,97 @@ s3_xml_list_free(s3_xml_list_t *l)
     free(p->arena.base);
     free(l->entries);
     free(l);
+}
+
+
+/* ---- the backend's answers to the multipart calls --------------------- */
+
+
+s3_err_t
+s3_xml_result_parse(const unsigned char *xml, size_t len,
+    s3_xml_result_t *out)
+{
+    s3_str_t    *want;
+    xmlDocPtr    doc;
+    xmlNodePtr   root, n;
+    s3_arena_t   a;
+
+    memset(out, 0, sizeof(*out));
+
+    if (len > S3_XML_RESULT_MAX_LEN || s3_xml_read(xml, len, &doc) != S3_OK) {
+        return S3_ERR_INTERNAL;
+    }
+
+    root = xmlDocGetRootElement(doc);
+
+    if (!s3_arena_init(&a, len + 64)) {
+        xmlFreeDoc(doc);
+        return S3_ERR_INTERNAL;
+    }
+
+    out->mem = a.base;
+
+    /* the root's name: copied, the document goes */
+
+    out->root.len = strlen((const char *) root->name);
+
+    if (out->root.len > a.cap) {
+        goto failed;
+    }
+
+    memcpy(a.base, root->name, out->root.len);
+    out->root.data = a.base;
+    a.used = out->root.len;
+
+    out->is_error = (strcmp((const char *) root->name, "Error") == 0);
+
+    for (n = root->children; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE) {
+            continue;
+        }
+
+        if (s3_xml_is(n, "UploadId")) {
+            want = &out->upload_id;
+
+        } else if (s3_xml_is(n, "ETag")) {
+            want = &out->etag;
+
+        } else if (s3_xml_is(n, "Code")) {
+            want = &out->code;
+
+        } else {
+            continue;
+        }
+
+        /* the first of each; one with markup inside is no value */
+
+        if (want->data != NULL) {
+            continue;
+        }
+
+        if (s3_xml_text(n, &a, want) != 0) {
+            goto failed;
+        }
+
+        s3_xml_trim(want);
+    }
+
+    xmlFreeDoc(doc);
+
+    return S3_OK;
+
+failed:
+
+    xmlFreeDoc(doc);
+    s3_xml_result_free(out);
+
+    return S3_ERR_INTERNAL;
+}
+
+
+void
+s3_xml_result_free(s3_xml_result_t *r)
+{
+    free(r->mem);
+    memset(r, 0, sizeof(*r));
 }

@@ -281,4 +281,33 @@ void s3_xml_list_free(s3_xml_list_t *l);
  */
 int64_t s3_xml_plaintext_size(uint64_t stored, uint64_t frame_size);
 
+
+/* ---- the backend's answers to the multipart calls --------------------- */
+
+#define S3_XML_RESULT_MAX_LEN      (1024 * 1024)
+
+/*
+ * The values the gateway reads in the backend's answer to
+ * CreateMultipartUpload (InitiateMultipartUploadResult: UploadId) and
+ * CompleteMultipartUpload (CompleteMultipartUploadResult: ETag, entities
+ * resolved: "&quot;..&quot;" gives the quoted ETag), or in an error
+ * document (S3 may answer CompleteMultipartUpload 200 with an <Error>):
+ * the root element's name and, for <Error>, its Code.  Values are the
+ * first child element of that name, whitespace trimmed; len 0 (data
+ * NULL) when there is none.  A document that is not well-formed XML, or
+ * has a DOCTYPE, gives S3_ERR_INTERNAL: the backend misbehaved.
+ */
+typedef struct {
+    s3_str_t              root;
+    s3_str_t              upload_id;
+    s3_str_t              etag;
+    s3_str_t              code;
+    unsigned              is_error:1;   /* the root is <Error> */
+    void                 *mem;          /* internal */
+} s3_xml_result_t;
+
+s3_err_t s3_xml_result_parse(const unsigned char *xml, size_t len,
+    s3_xml_result_t *out);
+void s3_xml_result_free(s3_xml_result_t *r);
+
 #endif /* S3_XML_H */

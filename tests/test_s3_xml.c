@@ -870,6 +870,31 @@ test_list_parts_sizes_and_checksums_dropped(void **state)
 }
 
 
+/* moto names ListParts' document ListPartsResponse: rewritten all the same */
+static void
+test_list_parts_response_is_a_parts_listing(void **state)
+{
+    char           *out;
+    s3_xml_list_t  *l;
+    int64_t         sizes[] = { 5242880 };
+
+    static const char  doc[] =
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+        "<ListPartsResponse " NS "><Bucket>b</Bucket><Key>k</Key>"
+        "<UploadId>U</UploadId><Part><PartNumber>1</PartNumber>"
+        "<ETag>\"7778aef83f66abc1fa1e8477f296d394\"</ETag>"
+        "<Size>5244232</Size></Part></ListPartsResponse>";
+
+    out = list_rewrite(doc, sizes, S3_XML_LIST_DROP_CHECKSUMS, &l);
+    assert_int_equal(l->kind, S3_XML_LIST_PARTS);
+    assert_int_equal(l->entries[0].size, 5244232);
+    assert_non_null(strstr(out, "<Size>5242880</Size></Part>"
+                            "</ListPartsResponse>"));
+    free(out);
+    s3_xml_list_free(l);
+}
+
+
 static void
 test_odd_listing_falls_back_to_libxml2_serialization(void **state)
 {
@@ -1003,6 +1028,75 @@ test_plaintext_size_inverts_design_formula(void **state)
 }
 
 
+/* ---- the backend's multipart answers ----------------------------------- */
+
+static void
+test_backend_results_give_upload_id_etag_and_error_code(void **state)
+{
+    s3_xml_result_t  r;
+
+    assert_int_equal(s3_xml_result_parse(X(DECL
+        "<InitiateMultipartUploadResult " NS "><Bucket>b</Bucket>"
+        "<Key>k&amp;1</Key><UploadId>\n  VXBsb2Fk+/=.Id&lt;x&gt;  \n"
+        "</UploadId></InitiateMultipartUploadResult>"), &r), S3_OK);
+    assert_str(r.root, "InitiateMultipartUploadResult");
+    assert_str(r.upload_id, "VXBsb2Fk+/=.Id<x>");
+    assert_int_equal(r.etag.len, 0);
+    assert_false(r.is_error);
+    s3_xml_result_free(&r);
+
+    /* S3 writes the quotes of a multipart ETag as entities */
+    assert_int_equal(s3_xml_result_parse(X(
+        "<CompleteMultipartUploadResult " NS "><Location>http://x/b/k"
+        "</Location><Bucket>b</Bucket><Key>k</Key>"
+        "<ETag>&quot;3858f62230ac3c915f300c664312c11f-9&quot;</ETag>"
+        "<ETag>\"second\"</ETag></CompleteMultipartUploadResult>"), &r),
+        S3_OK);
+    assert_str(r.etag, "\"3858f62230ac3c915f300c664312c11f-9\"");
+    assert_int_equal(r.upload_id.len, 0);
+    s3_xml_result_free(&r);
+
+    /* the 200 with an error inside */
+    assert_int_equal(s3_xml_result_parse(X(DECL "\n\n<Error><Code>InternalError"
+        "</Code><Message>We encountered an internal error.</Message>"
+        "<RequestId>R</RequestId></Error>"), &r), S3_OK);
+    assert_true(r.is_error);
+    assert_str(r.root, "Error");
+    assert_str(r.code, "InternalError");
+    s3_xml_result_free(&r);
+
+    /* elements deeper than the root's children are not read */
+    assert_int_equal(s3_xml_result_parse(X(
+        "<R><X><UploadId>no</UploadId></X><UploadId>yes</UploadId></R>"),
+        &r), S3_OK);
+    assert_str(r.upload_id, "yes");
+    assert_false(r.is_error);
+    s3_xml_result_free(&r);
+}
+
+
+static void
+test_backend_results_that_are_not_xml_are_internal_errors(void **state)
+{
+    s3_xml_result_t  r;
+
+    assert_int_equal(s3_xml_result_parse(X("<Error><Code>x</Code>"), &r),
+                     S3_ERR_INTERNAL);
+    assert_null(r.mem);
+    assert_int_equal(s3_xml_result_parse(X(""), &r), S3_ERR_INTERNAL);
+    assert_int_equal(s3_xml_result_parse(X("Not Found"), &r),
+                     S3_ERR_INTERNAL);
+    assert_int_equal(s3_xml_result_parse(X(
+        "<!DOCTYPE r [<!ENTITY e \"x\">]><R><UploadId>&e;</UploadId></R>"),
+        &r), S3_ERR_INTERNAL);
+
+    /* markup where a value belongs */
+    assert_int_equal(s3_xml_result_parse(X(
+        "<R><UploadId>a<b/>c</UploadId></R>"), &r), S3_ERR_INTERNAL);
+    assert_null(r.mem);
+}
+
+
 int
 main(void)
 {
@@ -1023,9 +1117,12 @@ main(void)
         cmocka_unit_test(test_list_v2_url_encoded_keys_are_decoded),
         cmocka_unit_test(test_list_versions_keeps_delete_markers),
         cmocka_unit_test(test_list_parts_sizes_and_checksums_dropped),
+        cmocka_unit_test(test_list_parts_response_is_a_parts_listing),
         cmocka_unit_test(test_odd_listing_falls_back_to_libxml2_serialization),
         cmocka_unit_test(test_bad_listings_are_internal_errors),
         cmocka_unit_test(test_plaintext_size_inverts_design_formula),
+        cmocka_unit_test(test_backend_results_give_upload_id_etag_and_error_code),
+        cmocka_unit_test(test_backend_results_that_are_not_xml_are_internal_errors),
     };
 
     return UNIT_RUN(tests);

@@ -239,6 +239,57 @@ sub redis_cli {
     return $out;
 }
 
+# One Redis command over RESP, binary-safe both ways: a string, an
+# integer, undef (nil) or an array ref; an error dies.
+sub redis_cmd {
+    my ($self, @args) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $self->{redis_port},
+                                  Proto => 'tcp', Timeout => 5)
+        or croak "redis: $!";
+    binmode $s;
+    my @cmd = $self->{redis_password} ? (['AUTH', $self->{redis_password}])
+                                      : ();
+    push @cmd, \@args;
+    my $req = '';
+    for my $c (@cmd) {
+        $req .= '*' . @$c . "\r\n";
+        $req .= '$' . length($_) . "\r\n$_\r\n" for @$c;
+    }
+    print $s $req;
+    my $read = sub {
+        my $line = <$s>;
+        croak "redis: connection closed" unless defined $line;
+        $line =~ s/\r\n\z//;
+        return $line;
+    };
+    my $reply;
+    $reply = sub {
+        my $l = $read->();
+        my ($t, $v) = (substr($l, 0, 1), substr($l, 1));
+        return $v if $t eq '+';
+        croak "redis: $v" if $t eq '-';
+        return 0 + $v if $t eq ':';
+        if ($t eq '$') {
+            return undef if $v < 0;
+            my $buf = '';
+            while (length $buf < $v + 2) {
+                read($s, $buf, $v + 2 - length $buf, length $buf) or last;
+            }
+            return substr($buf, 0, $v);
+        }
+        if ($t eq '*') {
+            return undef if $v < 0;
+            return [map { $reply->() } 1 .. $v];
+        }
+        croak "redis: odd reply $l";
+    };
+    $reply->() for 1 .. $#cmd;
+    my $r = $reply->();
+    close $s;
+    return $r;
+}
+
 # ---- keys and credentials ------------------------------------------------------
 
 sub write_root_key {
