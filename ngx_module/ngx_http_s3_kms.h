@@ -31,6 +31,7 @@ typedef struct ngx_http_s3_kms_redis_s      ngx_http_s3_kms_redis_t;
 typedef struct ngx_http_s3_kms_redis_req_s  ngx_http_s3_kms_redis_req_t;
 typedef struct ngx_http_s3_kms_worker_s     ngx_http_s3_kms_worker_t;
 typedef struct ngx_http_s3_kms_run_s        ngx_http_s3_kms_run_t;
+typedef struct ngx_http_s3_kms_bk_cache_s   ngx_http_s3_kms_bk_cache_t;
 
 
 /* a reply of NULL means: no answer (Redis down, timed out, disconnected) */
@@ -98,6 +99,12 @@ typedef struct {
     size_t                       out_buffer;   /* s3_kms_buffers */
     ngx_uint_t                   out_buffers;
     ngx_array_t                 *vhosts;       /* ngx_str_t */
+
+    /* s3_kms_default_encryption, s3_kms_bucket_key_lifetime */
+    ngx_uint_t                   default_sse;  /* s3_sse_mode_t */
+    ngx_str_t                    default_key;  /* NUL-terminated */
+    ngx_flag_t                   default_bucket_key;
+    ngx_msec_t                   bucket_key_lifetime;
 } ngx_http_s3_kms_loc_conf_t;
 
 
@@ -137,6 +144,9 @@ struct ngx_http_s3_kms_worker_s {
 
     /* SigV4 signing keys by (access key id, date, region, service) */
     ngx_http_s3_kms_sigkey_t    *sigkeys;
+
+    /* S3 Bucket Keys in use (ngx_http_s3_kms_bucket.c) */
+    ngx_http_s3_kms_bk_cache_t  *bk_cache;
 };
 
 
@@ -237,6 +247,14 @@ char *ngx_http_s3_kms_gateway(ngx_conf_t *cf, ngx_command_t *cmd,
 void ngx_http_s3_kms_backend_create_conf(ngx_http_s3_kms_loc_conf_t *lcf);
 char *ngx_http_s3_kms_backend_merge_conf(ngx_conf_t *cf,
     ngx_http_s3_kms_loc_conf_t *prev, ngx_http_s3_kms_loc_conf_t *conf);
+
+/* ngx_http_s3_kms_bucket.c */
+char *ngx_http_s3_kms_default_encryption(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_s3_kms_bucket_create_conf(ngx_http_s3_kms_loc_conf_t *lcf);
+char *ngx_http_s3_kms_bucket_merge_conf(ngx_conf_t *cf,
+    ngx_http_s3_kms_loc_conf_t *prev, ngx_http_s3_kms_loc_conf_t *conf);
+void ngx_http_s3_kms_bucket_exit(ngx_http_s3_kms_worker_t *w);
 
 /* ngx_http_s3_kms_body.c: the module ctx starts with the membody */
 ngx_int_t ngx_http_s3_kms_membody_read(ngx_http_request_t *r, size_t max,

@@ -32,8 +32,6 @@ static ngx_int_t ngx_http_s3_kms_gw_auth(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_kms_gw_classify(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
-static void ngx_http_s3_kms_gw_finish(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_int_t rc);
 static ngx_int_t ngx_http_s3_kms_gw_be_path(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_kms_gw_forward_headers(ngx_http_request_t *r,
@@ -43,6 +41,9 @@ static ngx_int_t ngx_http_s3_kms_gw_pass(ngx_http_request_t *r,
 static void ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_gw_put(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
+static void ngx_http_s3_kms_gw_put_defaults(ngx_http_request_t *r);
+static ngx_int_t ngx_http_s3_kms_gw_put_key_start(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_put_key(ngx_http_s3_kms_run_t *run);
 static void ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run);
 static ngx_int_t ngx_http_s3_kms_gw_get(ngx_http_request_t *r,
@@ -50,8 +51,6 @@ static ngx_int_t ngx_http_s3_kms_gw_get(ngx_http_request_t *r,
 static void ngx_http_s3_kms_gw_index_reply(void *data, redisReply *reply);
 static void ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r,
     redisReply *reply);
-static ngx_int_t ngx_http_s3_kms_gw_probe(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_kms_gw_probe_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_gw_probe_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
@@ -62,13 +61,6 @@ static void ngx_http_s3_kms_gw_get_key(ngx_http_s3_kms_run_t *run);
 static void ngx_http_s3_kms_gw_get_key_handler(ngx_http_s3_kms_run_t *run);
 static ngx_int_t ngx_http_s3_kms_gw_get_start(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, const unsigned char *dek);
-static ngx_int_t ngx_http_s3_kms_gw_context(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *pairs, size_t len,
-    const char *arn, size_t arn_len, char **out);
-static ngx_int_t ngx_http_s3_kms_gw_kms_start(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx, kms_call_t *call,
-    ngx_http_s3_kms_done_pt done);
-static s3_err_t ngx_http_s3_kms_gw_kms_error(kms_err_t err);
 static ngx_int_t ngx_http_s3_kms_gw_sse_headers(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *alg, ngx_str_t *key_arn,
     ngx_uint_t bucket_key);
@@ -236,6 +228,10 @@ ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
             rc = ngx_http_s3_kms_gw_get(r, ctx);
             break;
 
+        case S3_CLASS_BUCKET_ENCRYPTION:
+            rc = ngx_http_s3_kms_bucket_handler(r, ctx);
+            break;
+
         case S3_CLASS_LIST:
             if (ctx->s3->op == S3_OP_LIST_OBJECTS
                 || ctx->s3->op == S3_OP_LIST_OBJECTS_V2
@@ -272,7 +268,7 @@ ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
  * answers (the error filter makes it S3's).
  */
 
-static void
+void
 ngx_http_s3_kms_gw_finish(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_int_t rc)
 {
@@ -804,13 +800,8 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
     u_char                     *out;
     size_t                      outlen;
     char                        md5b64[S3_CHECKSUM_B64_MAX];
-    size_t                      used, off;
-    s3_err_t                    rc;
-    s3_str_t                    span;
-    ngx_buf_t                  *b;
-    s3_payload_t               *p;
-    s3_payload_conf_t           pc;
     size_t                      md5len;
+    ngx_buf_t                  *b;
     ngx_http_s3_kms_gw_ctx_t   *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
@@ -821,54 +812,16 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
         return;
     }
 
-    p = ngx_pcalloc(r->pool, sizeof(s3_payload_t));
-    out = ngx_pnalloc(r->pool, ctx->mem.len + 1);
-
-    if (p == NULL || out == NULL) {
-        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    if (ngx_http_s3_kms_gw_body_decode(r, ctx, &out, &outlen) != NGX_OK) {
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
         return;
     }
 
-    ngx_memzero(&pc, sizeof(s3_payload_conf_t));
-    pc.headers = ctx->headers;
-    pc.nheaders = ctx->nheaders;
-    pc.auth = ctx->auth->form == S3_SIGV4_HEADER ? ctx->auth : NULL;
-    pc.key = ctx->sigkey;
+    /* DeleteObjects: its keys, so their index entries go with them */
 
-    rc = s3_payload_init(p, &pc);
-
-    off = 0;
-    outlen = 0;
-
-    while (rc == S3_OK && off < ctx->mem.len) {
-        rc = s3_payload_feed(p, ctx->mem.body + off, ctx->mem.len - off,
-                             &used, &span);
-
-        if (rc == S3_AGAIN) {
-            rc = S3_OK;
-        }
-
-        if (rc != S3_OK) {
-            break;
-        }
-
-        ngx_memcpy(out + outlen, span.data, span.len);
-        outlen += span.len;
-        off += used;
-
-        if (used == 0 && span.len == 0) {
-            break;
-        }
-    }
-
-    if (rc == S3_OK) {
-        rc = s3_payload_finish(p);
-    }
-
-    s3_payload_cleanup(p);
-
-    if (rc != S3_OK) {
-        ngx_http_s3_kms_gw_fail(r, ctx, rc, NULL);
+    if (ctx->s3->op == S3_OP_DELETE_OBJECTS
+        && ngx_http_s3_kms_bucket_delete_parse(r, ctx, out, outlen) != NGX_OK)
+    {
         ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
         return;
     }
@@ -906,24 +859,95 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
 }
 
 
+/*
+ * A small body read in memory (ctx->mem): aws-chunked decoded, chunk
+ * signatures, x-amz-content-sha256, Content-MD5 and checksums verified.
+ * NGX_OK: *out (pool, NUL-terminated) holds the payload; NGX_ERROR:
+ * ctx->error says what to answer.
+ */
+
+ngx_int_t
+ngx_http_s3_kms_gw_body_decode(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, u_char **out, size_t *outlen)
+{
+    u_char             *o;
+    size_t              used, off, n;
+    s3_err_t            rc;
+    s3_str_t            span;
+    s3_payload_t       *p;
+    s3_payload_conf_t   pc;
+
+    p = ngx_pcalloc(r->pool, sizeof(s3_payload_t));
+    o = ngx_pnalloc(r->pool, ctx->mem.len + 1);
+
+    if (p == NULL || o == NULL) {
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&pc, sizeof(s3_payload_conf_t));
+    pc.headers = ctx->headers;
+    pc.nheaders = ctx->nheaders;
+    pc.auth = ctx->auth->form == S3_SIGV4_HEADER ? ctx->auth : NULL;
+    pc.key = ctx->sigkey;
+
+    rc = s3_payload_init(p, &pc);
+
+    off = 0;
+    n = 0;
+
+    while (rc == S3_OK && off < ctx->mem.len) {
+        rc = s3_payload_feed(p, ctx->mem.body + off, ctx->mem.len - off,
+                             &used, &span);
+
+        if (rc == S3_AGAIN) {
+            rc = S3_OK;
+        }
+
+        if (rc != S3_OK) {
+            break;
+        }
+
+        ngx_memcpy(o + n, span.data, span.len);
+        n += span.len;
+        off += used;
+
+        if (used == 0 && span.len == 0) {
+            break;
+        }
+    }
+
+    if (rc == S3_OK) {
+        rc = s3_payload_finish(p);
+    }
+
+    s3_payload_cleanup(p);
+
+    if (rc != S3_OK) {
+        ngx_http_s3_kms_gw_fail(r, ctx, rc, NULL);
+        return NGX_ERROR;
+    }
+
+    o[n] = '\0';
+    *out = o;
+    *outlen = n;
+
+    return NGX_OK;
+}
+
+
 /* ---- PutObject ---------------------------------------------------------------- */
 
 static ngx_int_t
 ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 {
     int64_t                       len;
-    size_t                        meta;
     s3_err_t                      rc;
-    kms_call_t                   *call;
+    ngx_int_t                     n;
     s3_payload_conf_t             pc;
-    char                         *context;
-    ngx_http_s3_kms_worker_t     *w;
     ngx_http_s3_kms_loc_conf_t   *lcf;
-    ngx_http_s3_kms_main_conf_t  *mcf;
 
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
-    w = mcf->worker;
 
     ctx->mode = NGX_HTTP_S3_KMS_BE_PUT;
 
@@ -967,6 +991,54 @@ ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
     ctx->plain_len = len;
     ctx->be_length = s3_objfmt_stored_len((uint64_t) len, lcf->frame_log2);
 
+    /* without SSE headers: the bucket's default (Redis), the location's */
+
+    n = ngx_http_s3_kms_bucket_default(r, ctx,
+                                       ngx_http_s3_kms_gw_put_defaults);
+
+    if (n != NGX_OK) {
+        return n;
+    }
+
+    return ngx_http_s3_kms_gw_put_key_start(r, ctx);
+}
+
+
+static void
+ngx_http_s3_kms_gw_put_defaults(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_http_s3_kms_gw_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    rc = (ctx->error.err != S3_OK) ? NGX_ERROR
+                                   : ngx_http_s3_kms_gw_put_key_start(r, ctx);
+
+    if (rc != NGX_AGAIN) {
+        ngx_http_s3_kms_gw_finish(r, ctx, rc);
+    }
+}
+
+
+/* the data key, once the request's encryption settings are known */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_put_key_start(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    size_t                        meta;
+    kms_call_t                   *call;
+    char                         *context;
+    ngx_uint_t                    bucket_key;
+    ngx_http_s3_kms_worker_t     *w;
+    ngx_http_s3_kms_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+    w = mcf->worker;
+
+    bucket_key = (ctx->sse->mode == S3_SSE_KMS && ctx->sse->bucket_key == 1);
+
     /* user metadata: the client's and ours within S3's 2 KB */
 
     meta = ctx->sse->meta_size
@@ -979,7 +1051,9 @@ ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
               ? s3_sse_meta_entry_size(sizeof("ssek-ctx") - 1,
                                        kms_base64_encoded_len(
                                            ctx->sse->ctx.json.len))
-              : 0);
+              : 0)
+           + (bucket_key ? s3_sse_meta_entry_size(sizeof("ssek-bk") - 1, 24)
+                         : 0);
 
     if (meta > S3_META_MAX) {
         char  *num = ngx_pnalloc(r->pool, 24);
@@ -998,6 +1072,12 @@ ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
         ctx->error.reason = "the key store is not reachable";
         ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_SERVICE_UNAVAILABLE, NULL);
         return NGX_ERROR;
+    }
+
+    /* S3 Bucket Keys: the object's key derives from a bucket key */
+
+    if (bucket_key) {
+        return ngx_http_s3_kms_bucket_key_put(r, ctx);
     }
 
     /* the data key: aws:kms under the client's key, else SSE-S3's */
@@ -1069,16 +1149,13 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
 {
     ngx_http_request_t           *r = run->data;
 
-    u_char                       *p, lenbuf[NGX_OFF_T_LEN];
     size_t                        len, blen;
+    ngx_int_t                     rc;
     kms_err_t                     err;
-    s3_objfmt_rc_t                rc;
     const unsigned char          *dek, *blob;
     ngx_http_s3_kms_gw_ctx_t     *ctx;
-    ngx_http_s3_kms_loc_conf_t   *lcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
 
     err = kms_call_error(run->call);
 
@@ -1086,7 +1163,8 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
         ctx->error.reason = kms_err_type(err);
         ngx_http_s3_kms_gw_fail(r, ctx, ngx_http_s3_kms_gw_kms_error(err),
                                 kms_call_log(run->call));
-        goto failed;
+        rc = NGX_ERROR;
+        goto done;
     }
 
     dek = kms_call_plaintext(run->call, &len);
@@ -1094,15 +1172,51 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
 
     if (dek == NULL || len != 32 || blob == NULL) {
         ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
-        goto failed;
+        rc = NGX_ERROR;
+        goto done;
     }
+
+    rc = ngx_http_s3_kms_gw_put_prepare(r, ctx, dek, blob, blen,
+                                        kms_call_key_arn(run->call));
+
+done:
+
+    kms_call_free(run->call);          /* wipes the data key */
+    run->call = NULL;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_s3_kms_be_start(r, ctx);
+    }
+
+    ngx_http_s3_kms_gw_finish(r, ctx, rc);
+}
+
+
+/*
+ * The encryptor under the object's data key, and the backend request's
+ * headers with the internal metadata of DESIGN.md section 3 (with S3
+ * Bucket Keys, ctx->obj.bk holds the object salt and blob is the bucket
+ * key's).  The data key is not kept.  NGX_OK: ready for
+ * ngx_http_s3_kms_be_start(); NGX_ERROR: ctx->error says why.
+ */
+
+ngx_int_t
+ngx_http_s3_kms_gw_put_prepare(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const unsigned char *dek,
+    const unsigned char *blob, size_t blen, const char *key_arn)
+{
+    u_char                       *p, lenbuf[NGX_OFF_T_LEN];
+    size_t                        len;
+    s3_objfmt_rc_t                rc;
+    ngx_http_s3_kms_loc_conf_t   *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
 
     rc = s3_objfmt_enc_new(&ctx->enc, dek, (uint64_t) ctx->plain_len, 0,
                            lcf->frame_log2, NULL);
 
     if (rc != S3_OBJFMT_OK) {
-        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
-        goto failed;
+        goto internal;
     }
 
     ngx_memcpy(ctx->seg_hdr, s3_objfmt_enc_header(ctx->enc),
@@ -1112,8 +1226,7 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
 
     if (ctx->internal_key && !ctx->payload->has_md5) {
         if (s3_checksum_init(&ctx->md5, S3_CKSUM_MD5) != S3_OK) {
-            ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
-            goto failed;
+            goto internal;
         }
 
         ctx->md5_on = 1;
@@ -1122,20 +1235,15 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
     /* the internal metadata of DESIGN.md section 3 */
 
     ctx->dek_blob = ngx_pnalloc(r->pool, kms_base64_encoded_len(blen));
-    p = ngx_pnalloc(r->pool, ngx_strlen(kms_call_key_arn(run->call)) + 1);
+    p = ngx_pnalloc(r->pool, ngx_strlen(key_arn) + 1);
 
     if (ctx->dek_blob == NULL || p == NULL) {
-        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
-        goto failed;
+        goto internal;
     }
 
     ctx->dek_blob_len = kms_base64_encode(blob, blen, (char *) ctx->dek_blob);
-    ngx_cpystrn(p, (u_char *) kms_call_key_arn(run->call),
-                ngx_strlen(kms_call_key_arn(run->call)) + 1);
+    ngx_cpystrn(p, (u_char *) key_arn, ngx_strlen(key_arn) + 1);
     ctx->key_arn = (const char *) p;
-
-    kms_call_free(run->call);
-    run->call = NULL;
 
     len = ngx_sprintf(lenbuf, "%O", ctx->plain_len) - lenbuf;
     p = ngx_pnalloc(r->pool, len);
@@ -1158,7 +1266,11 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
                                      ctx->dek_blob, ctx->dek_blob_len)
            != NGX_OK
         || ngx_http_s3_kms_be_header(ctx, "x-amz-meta-ssek-len", p, len)
-           != NGX_OK)
+           != NGX_OK
+        || (ctx->obj.bk.len
+            && ngx_http_s3_kms_be_header(ctx, "x-amz-meta-ssek-bk",
+                                         ctx->obj.bk.data, ctx->obj.bk.len)
+               != NGX_OK))
     {
         goto internal;
     }
@@ -1185,21 +1297,13 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
         }
     }
 
-    ngx_http_s3_kms_gw_finish(r, ctx, ngx_http_s3_kms_be_start(r, ctx));
-    return;
+    return NGX_OK;
 
 internal:
 
     ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
 
-failed:
-
-    if (run->call) {
-        kms_call_free(run->call);
-        run->call = NULL;
-    }
-
-    ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+    return NGX_ERROR;
 }
 
 
@@ -1245,8 +1349,8 @@ ngx_http_s3_kms_gw_index_write(ngx_http_request_t *r,
     ngx_str_t *cb, ngx_str_t *md5)
 {
     u_char                        lenbuf[NGX_OFF_T_LEN], stbuf[NGX_OFF_T_LEN];
-    const char                   *argv[24];
-    size_t                        argvlen[24];
+    const char                   *argv[26];
+    size_t                        argvlen[26];
     ngx_str_t                     key;
     ngx_uint_t                    n;
     ngx_http_s3_kms_main_conf_t  *mcf;
@@ -1284,6 +1388,8 @@ ngx_http_s3_kms_gw_index_write(ngx_http_request_t *r,
     arg(cb->len ? cb->data : (u_char *) "", cb->len);
     arg("md5", 3);
     arg(md5->len ? md5->data : (u_char *) "", md5->len);
+    arg("bk", 2);
+    arg(ctx->obj.bk.len ? ctx->obj.bk.data : (u_char *) "", ctx->obj.bk.len);
 #undef arg
 
     if (ngx_http_s3_kms_redis_send(mcf->worker->redis, (int) n, argv,
@@ -1496,6 +1602,8 @@ ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r, redisReply *reply)
                 o->ctx = v;
             } else if (is("md5") && v.len == 32) {
                 ctx->idx_md5 = v;
+            } else if (is("bk")) {
+                o->bk = v;
             }
 #undef is
         }
@@ -1552,7 +1660,7 @@ head:
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_s3_kms_gw_probe(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 {
     ngx_http_request_t          *sr;
@@ -1710,6 +1818,11 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
 
+    if (ctx->s3->cls == S3_CLASS_BUCKET_ENCRYPTION) {
+        ngx_http_s3_kms_bucket_checked(r, ctx);
+        return;
+    }
+
     if (ctx->listing) {
         ngx_http_s3_kms_gw_list_got(r, ctx);
         return;
@@ -1814,10 +1927,17 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
         return;
     }
 
-    if (ngx_http_s3_kms_gw_context(r, ctx, pairs, plen, ctx->arn,
-                                   ctx->arn_len, &context)
-        != NGX_OK)
-    {
+    if (o->bk.len) {
+        /* S3 Bucket Keys: the blob is the bucket key's (DESIGN.md 3) */
+        n = ngx_http_s3_kms_bucket_get_context(r, ctx, pairs, plen,
+                                                &context);
+
+    } else {
+        n = ngx_http_s3_kms_gw_context(r, ctx, pairs, plen, ctx->arn,
+                                       ctx->arn_len, &context);
+    }
+
+    if (n != NGX_OK) {
         ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
         return;
     }
@@ -1897,6 +2017,7 @@ ngx_http_s3_kms_gw_get_key_handler(ngx_http_s3_kms_run_t *run)
 {
     ngx_http_request_t          *r = run->data;
 
+    u_char                       objdek[32];
     size_t                       len;
     ngx_int_t                    rc;
     kms_err_t                    err;
@@ -1919,8 +2040,15 @@ ngx_http_s3_kms_gw_get_key_handler(ngx_http_s3_kms_run_t *run)
 
     dek = kms_call_plaintext(run->call, &len);
 
+    if (dek != NULL && len == 32 && ctx->obj.bk.len) {
+        rc = ngx_http_s3_kms_bucket_get_dek(r, ctx, dek, objdek);
+        dek = (rc == NGX_OK) ? objdek : NULL;
+    }
+
     rc = (dek != NULL && len == 32)
          ? ngx_http_s3_kms_gw_get_start(r, ctx, dek) : NGX_ERROR;
+
+    kms_wipe(objdek, sizeof(objdek));
 
     if (rc == NGX_DONE && !ctx->index_hit) {
 
@@ -2042,6 +2170,11 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
         {
             ngx_http_s3_kms_gw_index_del(r, ctx);
         }
+
+        if (ctx->s3 && status >= 200 && status < 300) {
+            ngx_http_s3_kms_bucket_pass_done(r, ctx);
+        }
+
         return NGX_OK;
 
     case NGX_HTTP_S3_KMS_BE_PUT:
@@ -2068,7 +2201,8 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
             arn.data = (u_char *) ctx->key_arn;
             arn.len = ngx_strlen(ctx->key_arn);
 
-            if (ngx_http_s3_kms_gw_sse_headers(r, ctx, &alg, &arn, 0)
+            if (ngx_http_s3_kms_gw_sse_headers(r, ctx, &alg, &arn,
+                                               ctx->obj.bk.len != 0)
                 != NGX_OK)
             {
                 return NGX_ERROR;
@@ -2777,7 +2911,7 @@ ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
  * JSON, as stored) plus "aws:s3:arn", rebuilt from the request every time.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_s3_kms_gw_context(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *pairs, size_t len,
     const char *arn, size_t arn_len, char **out)
@@ -2842,7 +2976,7 @@ ngx_http_s3_kms_gw_context(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_s3_kms_gw_kms_start(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, kms_call_t *call,
     ngx_http_s3_kms_done_pt done)
@@ -2873,7 +3007,7 @@ ngx_http_s3_kms_gw_kms_start(ngx_http_request_t *r,
 
 /* the KMS errors S3 answers with */
 
-static s3_err_t
+s3_err_t
 ngx_http_s3_kms_gw_kms_error(kms_err_t err)
 {
     switch (err) {

@@ -125,6 +125,8 @@ ngx_http_s3_kms_worker_exit(ngx_http_s3_kms_worker_t *w)
     w->redis = NULL;
     w->sub = NULL;
 
+    ngx_http_s3_kms_bucket_exit(w);
+
     if (w->sigkeys) {
         kms_wipe(w->sigkeys,
                  NGX_HTTP_S3_KMS_SIGKEYS * sizeof(ngx_http_s3_kms_sigkey_t));
