@@ -807,7 +807,11 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
 
     if (ctx->mem.too_big) {
-        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_ENTITY_TOO_LARGE, NULL);
+        /* an XML document S3 reads itself is "too big", not an entity */
+        ngx_http_s3_kms_gw_fail(r, ctx,
+                                ctx->s3->op == S3_OP_DELETE_OBJECTS
+                                ? S3_ERR_MAX_MESSAGE_LENGTH
+                                : S3_ERR_ENTITY_TOO_LARGE, NULL);
         ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
         return;
     }
