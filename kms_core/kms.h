@@ -150,6 +150,25 @@ kms_ring_state_t kms_ctx_state(const kms_ctx_t *ctx);
 typedef void (*kms_log_pt)(void *data, int level, const char *msg);
 void kms_ctx_set_log(kms_ctx_t *ctx, kms_log_pt log, void *data);
 
+/*
+ * A key the gateway uses without a call (a cached S3 Bucket Key): ref
+ * (key id, key ARN, alias name or alias ARN; NULL = alias/aws/s3) of the
+ * caller's account, looked up in the ring alone: no Redis, no policy, no
+ * audit.  KMS_OK: the key is enabled, its ARN is in arn (cap bytes).
+ * KMS_ERR_DISABLED, KMS_ERR_INVALID_STATE (pending deletion,
+ * unavailable): it may not be used.  KMS_ERR_NOT_FOUND: the ring does not
+ * know it (or the internal key, or another account's alias).  Anything
+ * but KMS_OK means: make the KMS call, which answers precisely.
+ */
+kms_err_t kms_ctx_key_usable(const kms_ctx_t *ctx, const char *account,
+    const char *ref, char *arn, size_t cap);
+
+/*
+ * The data-key cache's key (DESIGN.md section 5): HKDF-SHA256(root key,
+ * salt empty, info "KMS1 cache"), 32 bytes.  Returns 0 or -1.
+ */
+int kms_ctx_cache_key(const kms_ctx_t *ctx, unsigned char out[32]);
+
 
 /* ---- calls ---------------------------------------------------------------- */
 

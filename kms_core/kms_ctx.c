@@ -20,6 +20,7 @@
 
 #define KMS_RECORD_INFO  "KMS1 record"
 #define KMS_POOL_SIZE    4096
+#define KMS_CACHE_INFO   "KMS1 cache"
 
 
 struct kms_creds_s {
@@ -436,4 +437,140 @@ kms_log(kms_ctx_t *ctx, int level, const char *fmt, ...)
     va_end(ap);
 
     ctx->log(ctx->log_data, level, msg);
+}
+
+
+/* ---- keys used without a call (S3 Bucket Keys) ---------------------------- */
+
+static kms_key_t *
+kms_ctx_ring_ref(const kms_ctx_t *ctx, const char *account, const char *ref)
+{
+    char            id[KMS_ID_TEXT_LEN + 1], arn_acct[13];
+    size_t          plen, i, n;
+    kms_key_t      *k;
+    const char     *s, *res;
+    unsigned char   bin[KMS_ID_LEN];
+
+    if (ref == NULL) {
+        return kms_ring_alias(&ctx->ring, account, "alias/aws/s3");
+    }
+
+    if (strncmp(ref, "alias/", 6) == 0) {
+        return kms_ring_alias(&ctx->ring, account, ref);
+    }
+
+    if (strncmp(ref, "arn:", 4) != 0) {
+        if (kms_uuid_parse(ref, strlen(ref), bin) != 0) {
+            return NULL;
+        }
+
+        kms_uuid_text(bin, id);
+        k = kms_ring_key(&ctx->ring, id);
+
+        return (k != NULL && strcmp(k->account, account) == 0) ? k : NULL;
+    }
+
+    /* arn:PARTITION:kms:REGION:ACCOUNT:key/ID or ...:alias/NAME */
+
+    s = ref + 4;
+    n = strlen(ctx->partition);
+
+    if (strncmp(s, ctx->partition, n) != 0 || strncmp(s + n, ":kms:", 5) != 0)
+    {
+        return NULL;
+    }
+
+    s += n + 5;
+    n = strlen(ctx->region);
+
+    if (strncmp(s, ctx->region, n) != 0 || s[n] != ':') {
+        return NULL;
+    }
+
+    s += n + 1;
+
+    for (i = 0; i < 12; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return NULL;
+        }
+    }
+
+    if (s[12] != ':') {
+        return NULL;
+    }
+
+    memcpy(arn_acct, s, 12);
+    arn_acct[12] = '\0';
+    res = s + 13;
+
+    if (strncmp(res, "alias/", 6) == 0) {
+        /* another account's alias is never resolved (as a call does) */
+        return strcmp(arn_acct, account) == 0
+               ? kms_ring_alias(&ctx->ring, account, res) : NULL;
+    }
+
+    plen = strlen(res);
+
+    if (plen < 4 || strncmp(res, "key/", 4) != 0
+        || kms_uuid_parse(res + 4, plen - 4, bin) != 0)
+    {
+        return NULL;
+    }
+
+    kms_uuid_text(bin, id);
+    k = kms_ring_key(&ctx->ring, id);
+
+    /* a key ARN may name another account's key, as GenerateDataKey takes */
+    return (k != NULL && strcmp(k->account, arn_acct) == 0) ? k : NULL;
+}
+
+
+kms_err_t
+kms_ctx_key_usable(const kms_ctx_t *ctx, const char *account,
+    const char *ref, char *arn, size_t cap)
+{
+    kms_key_t  *k;
+    size_t      n;
+
+    if (cap) {
+        arn[0] = '\0';
+    }
+
+    if (ctx->state != KMS_RING_READY || account == NULL) {
+        return KMS_ERR_NOT_FOUND;
+    }
+
+    k = kms_ctx_ring_ref(ctx, account, ref);
+
+    if (k == NULL || k->internal || k->arn == NULL) {
+        return KMS_ERR_NOT_FOUND;
+    }
+
+    switch (k->state) {
+    case KMS_KS_ENABLED:
+        break;
+    case KMS_KS_DISABLED:
+        return KMS_ERR_DISABLED;
+    default:
+        return KMS_ERR_INVALID_STATE;
+    }
+
+    n = strlen(k->arn);
+
+    if (n >= cap) {
+        return KMS_ERR_NOT_FOUND;
+    }
+
+    memcpy(arn, k->arn, n + 1);
+
+    return KMS_OK;
+}
+
+
+int
+kms_ctx_cache_key(const kms_ctx_t *ctx, unsigned char out[32])
+{
+    return kms_hkdf_sha256(ctx->root, KMS_ROOT_KEY_LEN, NULL, 0,
+                           KMS_CACHE_INFO, sizeof(KMS_CACHE_INFO) - 1, out,
+                           32);
 }

@@ -31,6 +31,7 @@ typedef struct ngx_http_s3_kms_redis_s      ngx_http_s3_kms_redis_t;
 typedef struct ngx_http_s3_kms_redis_req_s  ngx_http_s3_kms_redis_req_t;
 typedef struct ngx_http_s3_kms_worker_s     ngx_http_s3_kms_worker_t;
 typedef struct ngx_http_s3_kms_run_s        ngx_http_s3_kms_run_t;
+typedef struct ngx_http_s3_kms_bk_cache_s   ngx_http_s3_kms_bk_cache_t;
 
 
 /* a reply of NULL means: no answer (Redis down, timed out, disconnected) */
@@ -100,6 +101,12 @@ typedef struct {
     ngx_array_t                 *vhosts;       /* ngx_str_t */
     ngx_uint_t                   unverified;   /* s3_kms_unverified_objects */
     time_t                       upload_expiry;/* s3_kms_upload_expiry */
+
+    /* s3_kms_default_encryption, s3_kms_bucket_key_lifetime */
+    ngx_uint_t                   default_sse;  /* s3_sse_mode_t */
+    ngx_str_t                    default_key;  /* NUL-terminated */
+    ngx_flag_t                   default_bucket_key;
+    ngx_msec_t                   bucket_key_lifetime;
 } ngx_http_s3_kms_loc_conf_t;
 
 
@@ -149,6 +156,8 @@ struct ngx_http_s3_kms_worker_s {
     /* request ids drawn ahead; the KMS API's body and request digests */
     kms_rpool_t                 *ids;
     kms_sha256_t                *sha;
+    /* S3 Bucket Keys in use (ngx_http_s3_kms_bucket.c) */
+    ngx_http_s3_kms_bk_cache_t  *bk_cache;
 };
 
 
@@ -259,6 +268,13 @@ extern ngx_conf_enum_t  ngx_http_s3_kms_unverified_values[];
 void ngx_http_s3_kms_mpu_create_conf(ngx_http_s3_kms_loc_conf_t *lcf);
 void ngx_http_s3_kms_mpu_merge_conf(ngx_http_s3_kms_loc_conf_t *prev,
     ngx_http_s3_kms_loc_conf_t *conf);
+/* ngx_http_s3_kms_bucket.c */
+char *ngx_http_s3_kms_default_encryption(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_s3_kms_bucket_create_conf(ngx_http_s3_kms_loc_conf_t *lcf);
+char *ngx_http_s3_kms_bucket_merge_conf(ngx_conf_t *cf,
+    ngx_http_s3_kms_loc_conf_t *prev, ngx_http_s3_kms_loc_conf_t *conf);
+void ngx_http_s3_kms_bucket_exit(ngx_http_s3_kms_worker_t *w);
 
 /* ngx_http_s3_kms_body.c: the module ctx starts with the membody */
 ngx_int_t ngx_http_s3_kms_membody_read(ngx_http_request_t *r, size_t max,

@@ -39,6 +39,9 @@ static ngx_int_t ngx_http_s3_kms_gw_pass(ngx_http_request_t *r,
 static void ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_gw_put(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
+static void ngx_http_s3_kms_gw_put_defaults(ngx_http_request_t *r);
+static ngx_int_t ngx_http_s3_kms_gw_put_key_start(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_put_key(ngx_http_s3_kms_run_t *run);
 static void ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run);
 static ngx_int_t ngx_http_s3_kms_gw_get(ngx_http_request_t *r,
@@ -235,6 +238,10 @@ ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
 
         case S3_CLASS_DECRYPT:
             rc = ngx_http_s3_kms_gw_get(r, ctx);
+            break;
+
+        case S3_CLASS_BUCKET_ENCRYPTION:
+            rc = ngx_http_s3_kms_bucket_handler(r, ctx);
             break;
 
         case S3_CLASS_LIST:
@@ -803,7 +810,7 @@ ngx_http_s3_kms_gw_pass(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 /*
  * A body read into memory (ctx->mem), decoded (aws-chunked) and checked
  * (signatures, x-amz-content-sha256, Content-MD5, checksums): S3_OK and
- * the body in *out, or S3's error.
+ * the body in *out (pool, NUL-terminated), or S3's error.
  */
 
 s3_err_t
@@ -862,10 +869,30 @@ ngx_http_s3_kms_gw_decode_body(ngx_http_request_t *r,
 
     s3_payload_cleanup(p);
 
+    o[n] = '\0';
     *out = o;
     *outlen = n;
 
     return rc;
+}
+
+
+/* the same, NGX_OK or NGX_ERROR with ctx->error set */
+
+ngx_int_t
+ngx_http_s3_kms_gw_body_decode(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, u_char **out, size_t *outlen)
+{
+    s3_err_t  rc;
+
+    rc = ngx_http_s3_kms_gw_decode_body(r, ctx, out, outlen);
+
+    if (rc != S3_OK) {
+        ngx_http_s3_kms_gw_fail(r, ctx, rc, NULL);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -875,29 +902,37 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
     u_char                     *out;
     size_t                      outlen;
     char                        md5b64[S3_CHECKSUM_B64_MAX];
-    s3_err_t                    rc;
-    ngx_buf_t                  *b;
     size_t                      md5len;
+    ngx_buf_t                  *b;
     ngx_http_s3_kms_gw_ctx_t   *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
 
     if (ctx->mem.too_big) {
-        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_ENTITY_TOO_LARGE, NULL);
+        /* an XML document S3 reads itself is "too big", not an entity */
+        ngx_http_s3_kms_gw_fail(r, ctx,
+                                ctx->s3->op == S3_OP_DELETE_OBJECTS
+                                ? S3_ERR_MAX_MESSAGE_LENGTH
+                                : S3_ERR_ENTITY_TOO_LARGE, NULL);
         ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
         return;
     }
 
-    rc = ngx_http_s3_kms_gw_decode_body(r, ctx, &out, &outlen);
+    if (ngx_http_s3_kms_gw_body_decode(r, ctx, &out, &outlen) != NGX_OK) {
+        ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+        return;
+    }
 
-    if (rc != S3_OK) {
-        ngx_http_s3_kms_gw_fail(r, ctx, rc, NULL);
+    /* DeleteObjects: its keys, so their index entries go with them */
+
+    if (ctx->s3->op == S3_OP_DELETE_OBJECTS
+        && ngx_http_s3_kms_bucket_delete_parse(r, ctx, out, outlen) != NGX_OK)
+    {
         ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
         return;
     }
 
     ctx->be_length = outlen;
-
 
     /* the body reaches the backend unchanged: its MD5 goes with it */
 
@@ -928,6 +963,7 @@ ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r)
 
     ngx_http_s3_kms_gw_finish(r, ctx, ngx_http_s3_kms_be_start(r, ctx));
 }
+
 
 
 /* ---- PutObject ---------------------------------------------------------------- */
@@ -990,17 +1026,10 @@ ngx_http_s3_kms_gw_put_payload(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 {
-    size_t                        meta;
-    ngx_int_t                     rc;
-    kms_call_t                   *call;
-    char                         *context;
-    ngx_http_s3_kms_worker_t     *w;
+    ngx_int_t                     rc, n;
     ngx_http_s3_kms_loc_conf_t   *lcf;
-    ngx_http_s3_kms_main_conf_t  *mcf;
 
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
-    w = mcf->worker;
 
     ctx->mode = NGX_HTTP_S3_KMS_BE_PUT;
 
@@ -1009,6 +1038,54 @@ ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
     if (rc != NGX_OK) {
         return rc;
     }
+
+    /* without SSE headers: the bucket's default (Redis), the location's */
+
+    n = ngx_http_s3_kms_bucket_default(r, ctx,
+                                       ngx_http_s3_kms_gw_put_defaults);
+
+    if (n != NGX_OK) {
+        return n;
+    }
+
+    return ngx_http_s3_kms_gw_put_key_start(r, ctx);
+}
+
+
+static void
+ngx_http_s3_kms_gw_put_defaults(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_http_s3_kms_gw_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    rc = (ctx->error.err != S3_OK) ? NGX_ERROR
+                                   : ngx_http_s3_kms_gw_put_key_start(r, ctx);
+
+    if (rc != NGX_AGAIN) {
+        ngx_http_s3_kms_gw_finish(r, ctx, rc);
+    }
+}
+
+
+/* the data key, once the request's encryption settings are known */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_put_key_start(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    size_t                        meta;
+    kms_call_t                   *call;
+    char                         *context;
+    ngx_uint_t                    bucket_key;
+    ngx_http_s3_kms_worker_t     *w;
+    ngx_http_s3_kms_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+    w = mcf->worker;
+
+    bucket_key = (ctx->sse->mode == S3_SSE_KMS && ctx->sse->bucket_key == 1);
 
     /* user metadata: the client's and ours within S3's 2 KB */
 
@@ -1022,7 +1099,9 @@ ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
               ? s3_sse_meta_entry_size(sizeof("ssek-ctx") - 1,
                                        kms_base64_encoded_len(
                                            ctx->sse->ctx.json.len))
-              : 0);
+              : 0)
+           + (bucket_key ? s3_sse_meta_entry_size(sizeof("ssek-bk") - 1, 24)
+                         : 0);
 
     if (meta > S3_META_MAX) {
         char  *num = ngx_pnalloc(r->pool, 24);
@@ -1041,6 +1120,12 @@ ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
         ctx->error.reason = "the key store is not reachable";
         ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_SERVICE_UNAVAILABLE, NULL);
         return NGX_ERROR;
+    }
+
+    /* S3 Bucket Keys: the object's key derives from a bucket key */
+
+    if (bucket_key) {
+        return ngx_http_s3_kms_bucket_key_put(r, ctx);
     }
 
     /* the data key: aws:kms under the client's key, else SSE-S3's */
@@ -1112,16 +1197,13 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
 {
     ngx_http_request_t           *r = run->data;
 
-    u_char                       *p, lenbuf[NGX_OFF_T_LEN];
     size_t                        len, blen;
+    ngx_int_t                     rc;
     kms_err_t                     err;
-    s3_objfmt_rc_t                rc;
     const unsigned char          *dek, *blob;
     ngx_http_s3_kms_gw_ctx_t     *ctx;
-    ngx_http_s3_kms_loc_conf_t   *lcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
 
     err = kms_call_error(run->call);
 
@@ -1129,7 +1211,8 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
         ctx->error.reason = kms_err_type(err);
         ngx_http_s3_kms_gw_fail(r, ctx, ngx_http_s3_kms_gw_kms_error(err),
                                 kms_call_log(run->call));
-        goto failed;
+        rc = NGX_ERROR;
+        goto done;
     }
 
     dek = kms_call_plaintext(run->call, &len);
@@ -1137,15 +1220,51 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
 
     if (dek == NULL || len != 32 || blob == NULL) {
         ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
-        goto failed;
+        rc = NGX_ERROR;
+        goto done;
     }
+
+    rc = ngx_http_s3_kms_gw_put_prepare(r, ctx, dek, blob, blen,
+                                        kms_call_key_arn(run->call));
+
+done:
+
+    kms_call_free(run->call);          /* wipes the data key */
+    run->call = NULL;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_s3_kms_be_start(r, ctx);
+    }
+
+    ngx_http_s3_kms_gw_finish(r, ctx, rc);
+}
+
+
+/*
+ * The encryptor under the object's data key, and the backend request's
+ * headers with the internal metadata of DESIGN.md section 3 (with S3
+ * Bucket Keys, ctx->obj.bk holds the object salt and blob is the bucket
+ * key's).  The data key is not kept.  NGX_OK: ready for
+ * ngx_http_s3_kms_be_start(); NGX_ERROR: ctx->error says why.
+ */
+
+ngx_int_t
+ngx_http_s3_kms_gw_put_prepare(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const unsigned char *dek,
+    const unsigned char *blob, size_t blen, const char *key_arn)
+{
+    u_char                       *p, lenbuf[NGX_OFF_T_LEN];
+    size_t                        len;
+    s3_objfmt_rc_t                rc;
+    ngx_http_s3_kms_loc_conf_t   *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
 
     rc = s3_objfmt_enc_new(&ctx->enc, dek, (uint64_t) ctx->plain_len, 0,
                            lcf->frame_log2, NULL);
 
     if (rc != S3_OBJFMT_OK) {
-        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
-        goto failed;
+        goto internal;
     }
 
     ngx_memcpy(ctx->seg_hdr, s3_objfmt_enc_header(ctx->enc),
@@ -1155,8 +1274,7 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
 
     if (ctx->internal_key && !ctx->payload->has_md5) {
         if (s3_checksum_init(&ctx->md5, S3_CKSUM_MD5) != S3_OK) {
-            ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
-            goto failed;
+            goto internal;
         }
 
         ctx->md5_on = 1;
@@ -1165,20 +1283,15 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
     /* the internal metadata of DESIGN.md section 3 */
 
     ctx->dek_blob = ngx_pnalloc(r->pool, kms_base64_encoded_len(blen));
-    p = ngx_pnalloc(r->pool, ngx_strlen(kms_call_key_arn(run->call)) + 1);
+    p = ngx_pnalloc(r->pool, ngx_strlen(key_arn) + 1);
 
     if (ctx->dek_blob == NULL || p == NULL) {
-        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
-        goto failed;
+        goto internal;
     }
 
     ctx->dek_blob_len = kms_base64_encode(blob, blen, (char *) ctx->dek_blob);
-    ngx_cpystrn(p, (u_char *) kms_call_key_arn(run->call),
-                ngx_strlen(kms_call_key_arn(run->call)) + 1);
+    ngx_cpystrn(p, (u_char *) key_arn, ngx_strlen(key_arn) + 1);
     ctx->key_arn = (const char *) p;
-
-    kms_call_free(run->call);
-    run->call = NULL;
 
     len = ngx_sprintf(lenbuf, "%O", ctx->plain_len) - lenbuf;
     p = ngx_pnalloc(r->pool, len);
@@ -1201,7 +1314,11 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
                                      ctx->dek_blob, ctx->dek_blob_len)
            != NGX_OK
         || ngx_http_s3_kms_be_header(ctx, "x-amz-meta-ssek-len", p, len)
-           != NGX_OK)
+           != NGX_OK
+        || (ctx->obj.bk.len
+            && ngx_http_s3_kms_be_header(ctx, "x-amz-meta-ssek-bk",
+                                         ctx->obj.bk.data, ctx->obj.bk.len)
+               != NGX_OK))
     {
         goto internal;
     }
@@ -1228,21 +1345,13 @@ ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run)
         }
     }
 
-    ngx_http_s3_kms_gw_finish(r, ctx, ngx_http_s3_kms_be_start(r, ctx));
-    return;
+    return NGX_OK;
 
 internal:
 
     ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
 
-failed:
-
-    if (run->call) {
-        kms_call_free(run->call);
-        run->call = NULL;
-    }
-
-    ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+    return NGX_ERROR;
 }
 
 
@@ -1294,8 +1403,8 @@ ngx_http_s3_kms_gw_index_write(ngx_http_request_t *r,
     ngx_str_t *cb, ngx_str_t *md5)
 {
     u_char                        lenbuf[NGX_OFF_T_LEN], stbuf[NGX_OFF_T_LEN];
-    const char                   *argv[24];
-    size_t                        argvlen[24];
+    const char                   *argv[26];
+    size_t                        argvlen[26];
     ngx_str_t                     key;
     ngx_uint_t                    n;
     ngx_http_s3_kms_main_conf_t  *mcf;
@@ -1335,6 +1444,8 @@ ngx_http_s3_kms_gw_index_write(ngx_http_request_t *r,
     arg(md5->len ? md5->data : (u_char *) "", md5->len);
     arg("parts", 5);            /* no multipart object's table survives */
     arg("", 0);
+    arg("bk", 2);
+    arg(ctx->obj.bk.len ? ctx->obj.bk.data : (u_char *) "", ctx->obj.bk.len);
 #undef arg
 
     if (ngx_http_s3_kms_redis_send(mcf->worker->redis, (int) n, argv,
@@ -1553,6 +1664,8 @@ ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r, redisReply *reply)
                 o->ctx = v;
             } else if (is("md5") && v.len == 32) {
                 ctx->idx_md5 = v;
+            } else if (is("bk")) {
+                o->bk = v;
 
             } else if (ngx_http_s3_kms_mpu_index_field(r, ctx, &f, &v)
                        != NGX_OK)
@@ -1805,6 +1918,11 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
 
+    if (ctx->s3->cls == S3_CLASS_BUCKET_ENCRYPTION) {
+        ngx_http_s3_kms_bucket_checked(r, ctx);
+        return;
+    }
+
     if (ctx->listing) {
         ngx_http_s3_kms_gw_list_got(r, ctx);
         return;
@@ -1927,10 +2045,17 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
         return;
     }
 
-    if (ngx_http_s3_kms_gw_context(r, ctx, pairs, plen, ctx->arn,
-                                   ctx->arn_len, &context)
-        != NGX_OK)
-    {
+    if (o->bk.len) {
+        /* S3 Bucket Keys: the blob is the bucket key's (DESIGN.md 3) */
+        n = ngx_http_s3_kms_bucket_get_context(r, ctx, pairs, plen,
+                                                &context);
+
+    } else {
+        n = ngx_http_s3_kms_gw_context(r, ctx, pairs, plen, ctx->arn,
+                                       ctx->arn_len, &context);
+    }
+
+    if (n != NGX_OK) {
         ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
         return;
     }
@@ -2012,6 +2137,7 @@ ngx_http_s3_kms_gw_get_key_handler(ngx_http_s3_kms_run_t *run)
 {
     ngx_http_request_t          *r = run->data;
 
+    u_char                       objdek[32];
     size_t                       len;
     ngx_int_t                    rc;
     kms_err_t                    err;
@@ -2034,8 +2160,15 @@ ngx_http_s3_kms_gw_get_key_handler(ngx_http_s3_kms_run_t *run)
 
     dek = kms_call_plaintext(run->call, &len);
 
+    if (dek != NULL && len == 32 && ctx->obj.bk.len) {
+        rc = ngx_http_s3_kms_bucket_get_dek(r, ctx, dek, objdek);
+        dek = (rc == NGX_OK) ? objdek : NULL;
+    }
+
     rc = (dek != NULL && len == 32)
          ? ngx_http_s3_kms_gw_get_start(r, ctx, dek) : NGX_ERROR;
+
+    kms_wipe(objdek, sizeof(objdek));
 
     if (rc == NGX_DONE && !ctx->index_hit) {
 
@@ -2164,6 +2297,11 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
         {
             ngx_http_s3_kms_mpu_aborted(r, ctx);
         }
+
+        if (ctx->s3 && status >= 200 && status < 300) {
+            ngx_http_s3_kms_bucket_pass_done(r, ctx);
+        }
+
         return NGX_OK;
 
     case NGX_HTTP_S3_KMS_BE_PUT:
@@ -2190,7 +2328,8 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
             arn.data = (u_char *) ctx->key_arn;
             arn.len = ngx_strlen(ctx->key_arn);
 
-            if (ngx_http_s3_kms_gw_sse_headers(r, ctx, &alg, &arn, 0)
+            if (ngx_http_s3_kms_gw_sse_headers(r, ctx, &alg, &arn,
+                                               ctx->obj.bk.len != 0)
                 != NGX_OK)
             {
                 return NGX_ERROR;

@@ -19,6 +19,9 @@
 /* multipart uploads and objects (ngx_http_s3_kms_mpu.c) */
 typedef struct ngx_http_s3_kms_mpu_s  ngx_http_s3_kms_mpu_t;
 
+/* bucket default encryption and S3 Bucket Keys (bucket.c) */
+typedef struct ngx_http_s3_kms_bkt_s  ngx_http_s3_kms_bkt_t;
+
 
 /* what the backend request is for, so what its response becomes */
 typedef enum {
@@ -159,20 +162,30 @@ typedef struct {
 
     /* multipart: an upload, or an object stored in segments */
     ngx_http_s3_kms_mpu_t       *mpu;
+
+    /* bucket.c's state: default encryption, bucket keys, DeleteObjects */
+    ngx_http_s3_kms_bkt_t       *bkt;
 } ngx_http_s3_kms_gw_ctx_t;
 
 
 /* gateway.c */
-void ngx_http_s3_kms_gw_fail(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx, s3_err_t err, const char *message);
 void ngx_http_s3_kms_gw_finish(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_int_t rc);
+void ngx_http_s3_kms_gw_fail(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, s3_err_t err, const char *message);
 ngx_int_t ngx_http_s3_kms_gw_forward_headers(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_uint_t body_changes);
 s3_err_t ngx_http_s3_kms_gw_decode_body(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, u_char **out, size_t *outlen);
 ngx_int_t ngx_http_s3_kms_gw_put_payload(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_uint_t log2f);
+ngx_int_t ngx_http_s3_kms_gw_body_decode(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, u_char **out, size_t *outlen);
+ngx_int_t ngx_http_s3_kms_gw_put_prepare(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const unsigned char *dek,
+    const unsigned char *blob, size_t blen, const char *key_arn);
+ngx_int_t ngx_http_s3_kms_gw_probe(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
 ngx_int_t ngx_http_s3_kms_gw_context(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *pairs, size_t len,
     const char *arn, size_t arn_len, char **out);
@@ -184,10 +197,9 @@ ngx_int_t ngx_http_s3_kms_gw_index_key(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *out);
 void ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
-ngx_int_t ngx_http_s3_kms_gw_probe(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx);
 ngx_int_t ngx_http_s3_kms_gw_head(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
+
 ngx_int_t ngx_http_s3_kms_gw_send_error(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 ngx_int_t ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
@@ -242,6 +254,55 @@ ngx_int_t ngx_http_s3_kms_mpu_next(ngx_http_request_t *r,
 ngx_int_t ngx_http_s3_kms_mpu_end(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 void ngx_http_s3_kms_mpu_cleanup(ngx_http_s3_kms_gw_ctx_t *ctx);
+
+/*
+ * bucket.c: PutBucketEncryption, GetBucketEncryption,
+ * DeleteBucketEncryption; the default encryption of requests without SSE
+ * headers; S3 Bucket Keys; the index entries of DeleteObjects.
+ */
+typedef void (*ngx_http_s3_kms_bucket_done_pt)(ngx_http_request_t *r);
+
+ngx_int_t ngx_http_s3_kms_bucket_handler(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+void ngx_http_s3_kms_bucket_checked(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+
+/*
+ * For PutObject, CreateMultipartUpload and CopyObject: fills ctx->sse
+ * (mode, key id, bucket key) from the bucket's default encryption (Redis
+ * ssek:bucket:{BUCKET}), else the location's s3_kms_default_encryption,
+ * where the request's headers leave them open: no
+ * x-amz-server-side-encryption, or aws:kms without
+ * -bucket-key-enabled.  NGX_OK: done, done() is not called; NGX_AGAIN:
+ * done(r) is called once, later, from the event loop (ctx->error.err set
+ * if it failed: answer ctx->error); NGX_ERROR: ctx->error says why.
+ * Afterwards ctx->sse->mode S3_SSE_NONE means SSE-S3.
+ */
+ngx_int_t ngx_http_s3_kms_bucket_default(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_http_s3_kms_bucket_done_pt done);
+
+/*
+ * PutObject with S3 Bucket Keys: the bucket key (cached, or KMS
+ * GenerateDataKey under the bucket's ARN), the object's data key derived
+ * from it, then ngx_http_s3_kms_gw_put_prepare() and the backend request.
+ * Returns NGX_AGAIN (the request goes on from the event loop) or
+ * NGX_ERROR (ctx->error).
+ */
+ngx_int_t ngx_http_s3_kms_bucket_key_put(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+
+/* GET of a Bucket Key object: Decrypt's context, the object's data key */
+ngx_int_t ngx_http_s3_kms_bucket_get_context(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *pairs, size_t len,
+    char **out);
+ngx_int_t ngx_http_s3_kms_bucket_get_dek(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *bucket_key, u_char *dek);
+
+/* DeleteObjects' body; a relayed request's 2xx answer */
+ngx_int_t ngx_http_s3_kms_bucket_delete_parse(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *body, size_t len);
+void ngx_http_s3_kms_bucket_pass_done(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
 
 
 #endif /* NGX_HTTP_S3_KMS_GATEWAY_H */

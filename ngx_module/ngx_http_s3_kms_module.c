@@ -202,6 +202,20 @@ static ngx_command_t  ngx_http_s3_kms_commands[] = {
       0,
       NULL },
 
+    { ngx_string("s3_kms_default_encryption"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
+      ngx_http_s3_kms_default_encryption,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("s3_kms_bucket_key_lifetime"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_s3_kms_loc_conf_t, bucket_key_lifetime),
+      NULL },
+
     { ngx_string("s3_kms_gateway_host"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_s3_kms_gateway_host,
@@ -345,6 +359,7 @@ ngx_http_s3_kms_create_loc_conf(ngx_conf_t *cf)
     lcf->api = NGX_CONF_UNSET;
     ngx_http_s3_kms_backend_create_conf(lcf);
     ngx_http_s3_kms_mpu_create_conf(lcf);
+    ngx_http_s3_kms_bucket_create_conf(lcf);
 
     return lcf;
 }
@@ -374,6 +389,10 @@ ngx_http_s3_kms_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_http_s3_kms_mpu_merge_conf(prev, conf);
+
+    if (ngx_http_s3_kms_bucket_merge_conf(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     return ngx_http_s3_kms_backend_merge_conf(cf, prev, conf);
 }

@@ -138,6 +138,8 @@ ngx_http_s3_kms_worker_exit(ngx_http_s3_kms_worker_t *w)
     w->redis = NULL;
     w->sub = NULL;
 
+    ngx_http_s3_kms_bucket_exit(w);
+
     if (w->sigkeys) {
         for (i = 0; i < NGX_HTTP_S3_KMS_SIGKEYS; i++) {
             kms_hmac_free(w->sigkeys[i].hmac);
