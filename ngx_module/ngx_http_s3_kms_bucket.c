@@ -87,7 +87,8 @@ struct ngx_http_s3_kms_bkt_s {
     /* PutBucketEncryption */
     s3_xml_sse_config_t         *config;
 
-    /* a bucket key */
+    /* a bucket key, and what the object's key is for */
+    ngx_http_s3_kms_bucket_key_pt  use;
     char                        *key_ref;      /* NULL: alias/aws/s3 */
     char                        *context;
     char                         key_arn[NGX_HTTP_S3_KMS_BK_ARN_MAX];
@@ -133,6 +134,9 @@ static ngx_int_t ngx_http_s3_kms_bucket_key_gdk(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_bucket_key_gdk_done(ngx_http_s3_kms_run_t *run);
 static void ngx_http_s3_kms_bucket_key_reply(void *data, redisReply *reply);
+static ngx_int_t ngx_http_s3_kms_bucket_put_use(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *dek, const u_char *blob,
+    size_t blen, const char *key_arn);
 static ngx_int_t ngx_http_s3_kms_bucket_key_use(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *bucket_key,
     const u_char *blob, size_t blen, const char *key_arn);
@@ -466,7 +470,11 @@ ngx_http_s3_kms_bucket_apply(ngx_http_request_t *r, s3_sse_t *sse,
         return;
     }
 
-    sse->bucket_key = bucket_key ? 1 : 0;
+    /* a -bucket-key-enabled header sent without the SSE one stands */
+
+    if (sse->bucket_key == -1) {
+        sse->bucket_key = bucket_key ? 1 : 0;
+    }
 
     if (key_len == 0) {
         return;                 /* alias/aws/s3 */
@@ -1111,16 +1119,36 @@ ngx_http_s3_kms_bucket_send(ngx_http_request_t *r,
 }
 
 
-/* ---- S3 Bucket Keys: PutObject ------------------------------------------------ */
+/* ---- S3 Bucket Keys: writes ------------------------------------------------------ */
 
 ngx_int_t
 ngx_http_s3_kms_bucket_key_put(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx)
 {
+    return ngx_http_s3_kms_bucket_key(r, ctx, ngx_http_s3_kms_bucket_put_use);
+}
+
+
+static ngx_int_t
+ngx_http_s3_kms_bucket_put_use(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *dek, const u_char *blob,
+    size_t blen, const char *key_arn)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_s3_kms_gw_put_prepare(r, ctx, dek, blob, blen, key_arn);
+
+    return rc == NGX_OK ? ngx_http_s3_kms_be_start(r, ctx) : rc;
+}
+
+
+ngx_int_t
+ngx_http_s3_kms_bucket_key(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_http_s3_kms_bucket_key_pt use)
+{
     u_char                        name[sizeof("ssek:dk:") - 1 + 64];
     const char                   *argv[2];
     size_t                        argvlen[2];
-    ngx_int_t                     rc;
     kms_err_t                     err;
     ngx_http_s3_kms_bkt_t        *bkt;
     ngx_http_s3_kms_worker_t     *w;
@@ -1139,6 +1167,8 @@ ngx_http_s3_kms_bucket_key_put(ngx_http_request_t *r,
         ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
         return NGX_ERROR;
     }
+
+    bkt->use = use;
 
     if (ngx_http_s3_kms_bucket_key_context(r, ctx, bkt) != NGX_OK) {
         return NGX_ERROR;
@@ -1163,10 +1193,8 @@ ngx_http_s3_kms_bucket_key_put(ngx_http_request_t *r,
                                 lcf->bucket_key_lifetime);
 
     if (e != NULL) {
-        rc = ngx_http_s3_kms_bucket_key_use(r, ctx, e->key, e->blob,
-                                            e->blob_len, e->arn);
-
-        return rc == NGX_OK ? ngx_http_s3_kms_be_start(r, ctx) : rc;
+        return ngx_http_s3_kms_bucket_key_use(r, ctx, e->key, e->blob,
+                                              e->blob_len, e->arn);
     }
 
     /* another worker's or host's, in Redis */
@@ -1263,10 +1291,6 @@ ngx_http_s3_kms_bucket_key_reply(void *data, redisReply *reply)
                                          lcf->bucket_key_lifetime);
 
         rc = ngx_http_s3_kms_bucket_key_use(r, ctx, key, blob, blen, arn);
-
-        if (rc == NGX_OK) {
-            rc = ngx_http_s3_kms_be_start(r, ctx);
-        }
 
     } else {
         if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
@@ -1381,11 +1405,9 @@ done:
     kms_call_free(run->call);          /* wipes the bucket key */
     run->call = NULL;
 
-    if (rc == NGX_OK) {
-        rc = ngx_http_s3_kms_be_start(r, ctx);
+    if (rc != NGX_AGAIN) {
+        ngx_http_s3_kms_gw_finish(r, ctx, rc);
     }
-
-    ngx_http_s3_kms_gw_finish(r, ctx, rc);
 
     if (async) {
         ngx_http_run_posted_requests(c);
@@ -1418,7 +1440,7 @@ ngx_http_s3_kms_bucket_key_use(ngx_http_request_t *r,
     ctx->obj.bk.data = p;
     ctx->obj.bk.len = kms_base64_encode(salt, sizeof(salt), (char *) p);
 
-    rc = ngx_http_s3_kms_gw_put_prepare(r, ctx, dek, blob, blen, key_arn);
+    rc = ctx->bkt->use(r, ctx, dek, blob, blen, key_arn);
 
     kms_wipe(dek, sizeof(dek));
 

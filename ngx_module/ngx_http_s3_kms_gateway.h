@@ -282,12 +282,24 @@ ngx_int_t ngx_http_s3_kms_bucket_default(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_http_s3_kms_bucket_done_pt done);
 
 /*
- * PutObject with S3 Bucket Keys: the bucket key (cached, or KMS
- * GenerateDataKey under the bucket's ARN), the object's data key derived
- * from it, then ngx_http_s3_kms_gw_put_prepare() and the backend request.
- * Returns NGX_AGAIN (the request goes on from the event loop) or
- * NGX_ERROR (ctx->error).
+ * S3 Bucket Keys, for a write with ctx->sse->mode S3_SSE_KMS and
+ * ctx->sse->bucket_key 1: the requester's bucket key (cached, or KMS
+ * GenerateDataKey under the bucket's ARN and the client's pairs), the
+ * object's data key derived from it with ctx->arn and a fresh salt, then
+ * use(r, ctx, dek, blob, blen, key_arn) with ctx->obj.bk the salt in
+ * base64 (x-amz-meta-ssek-bk) and blob the bucket key's (ssek-dek); the
+ * data key is wiped when use() returns.  Returns use()'s result, or
+ * NGX_AGAIN (use() runs later from the event loop and what it returns,
+ * unless NGX_AGAIN, goes to ngx_http_s3_kms_gw_finish()), or NGX_ERROR
+ * (ctx->error says why).  ngx_http_s3_kms_bucket_key_put() is PutObject's:
+ * ngx_http_s3_kms_gw_put_prepare() and the backend request.
  */
+typedef ngx_int_t (*ngx_http_s3_kms_bucket_key_pt)(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *dek, const u_char *blob,
+    size_t blen, const char *key_arn);
+
+ngx_int_t ngx_http_s3_kms_bucket_key(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_http_s3_kms_bucket_key_pt use);
 ngx_int_t ngx_http_s3_kms_bucket_key_put(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 

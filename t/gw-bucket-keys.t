@@ -29,6 +29,7 @@ $t->start_nginx(vars => { S3_PORT2 => $p2 }, http => <<'EOF');
             s3_kms_gateway on;
             s3_kms_backend %%BACKEND%% %%BACKEND_KEY%%;
             s3_kms_bucket_key_lifetime 2s;
+            s3_kms_default_encryption aws:kms alias/bk-loc bucket_key;
         }
     }
 EOF
@@ -275,6 +276,22 @@ is(scalar bucket_gdks($B3), 2, '... a new one after it expired');
 ok($t->s3_request(method => 'GET', bucket => $B3, key => 'a1')->{body} eq $data
    && $t->s3_request(method => 'GET', bucket => $B3, key => 'b3')->{body} eq $data,
    '... objects of both decrypt');
+
+# ---- the location's default with bucket_key ---------------------------------------------------
+
+$r = $t->aws(qw(kms create-alias --alias-name alias/bk-loc --target-key-id),
+             $k->{KeyId});
+is($r->{rc}, 0, 'an alias for the location default') or diag $r->{err};
+my $B5 = 'bkeys-loc';
+$t->s3(qw(s3 mb), "s3://$B5");
+$r = $t->s3('s3', 'cp', $t->spew('loc.bin', $data), "s3://$B5/loc",
+            { endpoint => "http://127.0.0.1:$p2" });
+is($r->{rc}, 0, "aws s3 cp through a location with 's3_kms_default_encryption "
+   . "aws:kms alias bucket_key'") or diag $r->{err};
+$b = $t->stored_ok($B5, 'loc', $data, '... stored under the alias\'s key',
+                   key_arn => $k->{Arn});
+ok($b->{headers}{'x-amz-meta-ssek-bk'}, '... with a bucket key');
+is(scalar bucket_gdks($B5), 1, '... fetched once');
 
 # ---- a disabled key stops new PUTs within a second ------------------------------------------------
 

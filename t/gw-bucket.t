@@ -179,6 +179,16 @@ for my $i (1 .. 8) {
 is_deeply(\@arns, [($k2->{Arn}) x 8],
           '... every PUT right after it uses the new key');
 
+# -bucket-key-enabled without the SSE header: the default's key, a bucket key
+$r = $t->s3_request(method => 'PUT', bucket => $B, key => 'bk-header', body => $data,
+                    headers => { 'x-amz-server-side-encryption-bucket-key-enabled' => 'true' });
+is($r->{headers}{'x-amz-server-side-encryption-bucket-key-enabled'}, 'true',
+   '-bucket-key-enabled alone: the default key with a bucket key');
+my $bb = $t->stored_ok($B, 'bk-header', $data, '... stored', key_arn => $k2->{Arn});
+ok($bb->{headers}{'x-amz-meta-ssek-bk'}, '... with x-amz-meta-ssek-bk');
+ok($t->s3_request(method => 'GET', bucket => $B, key => 'bk-header')->{body} eq $data,
+   '... reads back');
+
 # ---- the key is checked as a PUT would use it -------------------------------------------------
 
 $r = put_enc($B, config_xml('aws:kms', '00000000-1111-2222-3333-444444444444'));
@@ -312,5 +322,32 @@ $t->is_s3_error($r, 503, 'ServiceUnavailable',
 $r = get_enc($B);
 $t->is_s3_error($r, 503, 'ServiceUnavailable', '... GetBucketEncryption too');
 $t->allow_log(qr/redis|Redis/);
+
+# ---- configuration errors ---------------------------------------------------------------------------
+
+# nginx -t writes its refusals to the same error.log
+$t->allow_log(qr/\[emerg\].*(s3_kms_default_encryption|s3_kms_bucket_key_lifetime)/);
+
+for my $c (['s3_kms_default_encryption aws:kms alias/a bucket_key extra;',
+            qr/invalid number of arguments|invalid parameter "extra"/],
+           ['s3_kms_default_encryption aws:kms alias/a nonsense;',
+            qr/s3_kms_default_encryption.*invalid parameter "nonsense"/],
+           ['s3_kms_default_encryption AES128;',
+            qr/s3_kms_default_encryption.*invalid algorithm "AES128"/],
+           ['s3_kms_default_encryption AES256 alias/a;',
+            qr/s3_kms_default_encryption.*"AES256" takes no parameters/],
+           ['s3_kms_bucket_key_lifetime 0;',
+            qr/s3_kms_bucket_key_lifetime" must be from 1s to 24h/],
+           ['s3_kms_bucket_key_lifetime 2d;',
+            qr/s3_kms_bucket_key_lifetime" must be from 1s to 24h/]) {
+    my ($line, $want) = @$c;
+    $t->nginx_conf(gateway => "            $line");
+    my ($rc, $out) = $t->nginx_test;
+    ok($rc != 0 && $out =~ $want, "nginx -t refuses '$line'") or diag $out;
+}
+$t->nginx_conf(gateway => '            s3_kms_default_encryption aws:kms '
+                          . 'arn:aws:kms:us-east-1:111122223333:alias/x bucket_key;');
+my ($trc, $tout) = $t->nginx_test;
+is($trc, 0, 'nginx -t takes an alias ARN and bucket_key') or diag $tout;
 
 $t->done;
