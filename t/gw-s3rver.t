@@ -79,9 +79,17 @@ for (1 .. 5) {
     sleep 0.1;
     $r = $t->s3_request(method => 'GET', bucket => $B, key => 'raw/bad');
 }
-ok($r->{status} == 404 || ($r->{status} == 200 && $r->{short} && $r->{eof})
-   || ($r->{status} >= 400 && $r->{body} =~ /<Error>/),
-   '... what s3rver kept of the aborted PUT never reads back whole')
+# (s3rver may also keep the bytes without the metadata: an object the
+# gateway then serves as it is, the ciphertext, not a byte of plaintext)
+my $plain_prefix = length $r->{body}
+    && substr($obj, 0, length $r->{body}) eq $r->{body};
+ok(!$plain_prefix
+   && ($r->{status} == 404 || ($r->{status} == 200 && $r->{short} && $r->{eof})
+       || ($r->{status} == 200 && $r->{body} ne $obj
+           && !defined $r->{headers}{'x-amz-server-side-encryption-aws-kms-key-id'}
+           && ($r->{headers}{'x-amz-server-side-encryption'} // '') ne 'aws:kms')
+       || ($r->{status} >= 400 && $r->{body} =~ /<Error>/)),
+   '... what s3rver kept of the aborted PUT never reads back whole, nor as plaintext')
     or diag "$r->{status} " . length($r->{body});
 
 # ---- boto3 over HTTPS (aws-chunked with a CRC32 trailer) -----------------------------------
