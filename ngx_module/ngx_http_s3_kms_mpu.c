@@ -1071,6 +1071,18 @@ ngx_http_s3_kms_mpu_sub_finished(ngx_http_request_t *r, void *data,
             continue;
         }
 
+        /*
+         * Some stores (moto) name the version of an unversioned bucket's
+         * object "null", where S3 sends no header: a client that reads it
+         * back with ?versionId=null is refused by that same store.
+         */
+
+        if (k == 0 && h[i].value.len == 4
+            && ngx_strncmp(h[i].value.data, "null", 4) == 0)
+        {
+            continue;
+        }
+
         if (mpu->sub_relay == NULL) {
             mpu->sub_relay = ngx_array_create(pool, 4, sizeof(ngx_keyval_t));
             if (mpu->sub_relay == NULL) {
