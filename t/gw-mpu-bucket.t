@@ -392,6 +392,10 @@ is($cr->{status}, 200, 'an upload under the bucket key') or diag $cr->{body};
 $r = part($BK, 'late', $id, 1, $p3);
 is($r->{status}, 200, '... a part');
 my $e1 = $r->{headers}{etag};
+sleep 0.1;
+$r = req(method => 'GET', bucket => $BK, key => 'late', query => { uploadId => $id });
+is_deeply([$r->{body} =~ m{<Size>(\d+)</Size>}g], [100000],
+          'ListParts: the plaintext size');
 $r = $t->aws(qw(kms disable-key --key-id), $k2->{KeyId});
 is($r->{rc}, 0, 'the key is disabled') or diag $r->{err};
 sleep 0.2;

@@ -9,6 +9,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use Time::HiRes qw(time);
 use S3KMS::Test;
 
 my $t = S3KMS::Test->new(name => 'gw-mpu-clients');
@@ -59,12 +60,17 @@ my $r = $t->s3('s3', 'mb', "s3://$B");
 is($r->{rc}, 0, 's3 mb') or diag $r->{err};
 
 my $big = $t->make_file('big', 100 * $M);
+my $t0 = time;
 $r = $t->s3('s3', 'cp', $big, "s3://$B/cli/big", '--sse', 'aws:kms',
             '--sse-kms-key-id', $key->{KeyId});
 is($r->{rc}, 0, 'aws s3 cp up, 100 MiB: multipart, 8 MiB parts') or diag $r->{err};
+my $up = time - $t0;
 parts_ok($B, 'cli/big', (8 * $M) x 12, 4 * $M);
+$t0 = time;
 $r = $t->s3('s3', 'cp', "s3://$B/cli/big", "$d/big.out", \%cfg);
 is($r->{rc}, 0, 'aws s3 cp down in 7 MB ranges') or diag $r->{err};
+diag sprintf 'aws s3 cp of 100 MiB through the gateway (moto behind it): '
+           . 'up %.1f s, down %.1f s', $up, time - $t0;
 ok(-s "$d/big.out" == 100 * $M && $t->slurp("$d/big.out") eq $t->slurp($big),
    '100 MiB come back byte-identical');
 unlink "$d/big.out";
@@ -180,8 +186,11 @@ ok(sorted((o['Key'], o['Size']) for o in l.get('Contents', []))
    'list_objects_v2: the plaintext sizes', l.get('Contents'))
 print(json.dumps(res))
 PY
+$t0 = time;
 $r = $t->run(['python3', "$d/boto.py", $t->s3_tls_endpoint, $t->ca_file, $B,
               $boto, "$d/boto.out", $key->{Arn}]);
+diag sprintf 'boto3 over HTTPS, 2 x (23 MiB up in 5 MiB parts, down in '
+           . '3 MiB ranges, reads): %.1f s', time - $t0;
 my $res = eval { $t->json_decode($r->{out}) };
 ok($res && @$res, 'boto3 ran') or diag $r->{err}, $r->{out};
 ok($_->{ok}, "boto3: $_->{name}") || diag $_->{info} for @{$res || []};
