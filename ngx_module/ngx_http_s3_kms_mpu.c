@@ -43,11 +43,15 @@
 #define NGX_HTTP_S3_KMS_MPU_LOOK_MS     250     /* ... a record, this apart */
 #define NGX_HTTP_S3_KMS_MPU_ENTRY       (8 + S3_OBJFMT_HDR_LEN)
 #define NGX_HTTP_S3_KMS_MPU_SUB_POOL    4096
-#define NGX_HTTP_S3_KMS_MPU_STATE_N     8
+#define NGX_HTTP_S3_KMS_MPU_STATE_N     9
 
-/* the fields of an upload's state, in HMGET order */
+/*
+ * The fields of an upload's state, in HMGET order; "bk" is the object
+ * salt (base64) of an upload under an S3 Bucket Key, whose "dek" is then
+ * the bucket key's blob.
+ */
 static const char  *ngx_http_s3_kms_mpu_state_fields[] = {
-    "bucket", "key", "alg", "arn", "dek", "ctx", "f", "ck"
+    "bucket", "key", "alg", "arn", "dek", "ctx", "f", "ck", "bk"
 };
 
 #define NGX_HTTP_S3_KMS_MPU_REFUSED                                           \
@@ -206,8 +210,16 @@ static ngx_str_t ngx_http_s3_kms_mpu_core(u_char *p, size_t len);
 static ngx_int_t ngx_http_s3_kms_mpu_escape_query(ngx_http_request_t *r,
     ngx_str_t *out, const char *name, ngx_str_t *value);
 
+static void ngx_http_s3_kms_mpu_create_defaults(ngx_http_request_t *r);
+static ngx_int_t ngx_http_s3_kms_mpu_create_start(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static ngx_int_t ngx_http_s3_kms_mpu_create_bk(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *dek, const u_char *blob,
+    size_t blen, const char *key_arn);
 static void ngx_http_s3_kms_mpu_create_key(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, kms_err_t err);
+static ngx_int_t ngx_http_s3_kms_mpu_create_state(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_mpu_create_sent(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_mpu_create_stored(ngx_http_request_t *r,
@@ -517,6 +529,10 @@ ngx_http_s3_kms_mpu_state(ngx_http_request_t *r,
 
     mpu->log2f = ngx_atoi(mpu->st[6].data, mpu->st[6].len);
 
+    /* S3 Bucket Keys: the parts' keys derive from the bucket key's */
+
+    ctx->obj.bk = mpu->st[8];
+
     if (mpu->st[2].len == 0 || mpu->st[3].len == 0 || mpu->st[4].len == 0
         || mpu->log2f < S3_OBJFMT_LOG2F_MIN
         || mpu->log2f > S3_OBJFMT_LOG2F_MAX)
@@ -654,7 +670,12 @@ ngx_http_s3_kms_mpu_escape_query(ngx_http_request_t *r, ngx_str_t *out,
 
 /* ---- KMS ------------------------------------------------------------------------- */
 
-/* Decrypt of the upload's (or object's) data key, context rebuilt */
+/*
+ * Decrypt of the upload's (or object's) data key, context rebuilt.  With
+ * ctx->obj.bk (S3 Bucket Keys) the blob is the bucket key's, under the
+ * bucket's ARN, and the data key is derived from it with the object's
+ * ARN and that salt (ngx_http_s3_kms_mpu_key()).
+ */
 
 static ngx_int_t
 ngx_http_s3_kms_mpu_decrypt_key(ngx_http_request_t *r,
@@ -664,6 +685,7 @@ ngx_http_s3_kms_mpu_decrypt_key(ngx_http_request_t *r,
     u_char                       *blob, *json;
     long                          blen, jlen;
     char                         *context;
+    ngx_int_t                     rc;
     kms_call_t                   *call;
     ngx_http_s3_kms_main_conf_t  *mcf;
 
@@ -688,10 +710,15 @@ ngx_http_s3_kms_mpu_decrypt_key(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ngx_http_s3_kms_gw_context(r, ctx, json, jlen, ctx->arn,
-                                   ctx->arn_len, &context)
-        != NGX_OK)
-    {
+    if (ctx->obj.bk.len) {
+        rc = ngx_http_s3_kms_bucket_get_context(r, ctx, json, jlen,
+                                                &context);
+    } else {
+        rc = ngx_http_s3_kms_gw_context(r, ctx, json, jlen, ctx->arn,
+                                        ctx->arn_len, &context);
+    }
+
+    if (rc != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -764,7 +791,22 @@ ngx_http_s3_kms_mpu_key(ngx_http_s3_kms_run_t *run)
         goto done;
     }
 
-    ngx_memcpy(mpu->dek, dek, S3_OBJFMT_KEY_LEN);
+    if (ctx->obj.bk.len) {
+
+        /* a bucket key: the object's own, from its ARN and salt */
+
+        if (ngx_http_s3_kms_bucket_get_dek(r, ctx, dek, mpu->dek)
+            != NGX_OK)
+        {
+            kms_wipe(mpu->dek, sizeof(mpu->dek));
+            err = KMS_ERR_INTERNAL;
+            goto done;
+        }
+
+    } else {
+        ngx_memcpy(mpu->dek, dek, S3_OBJFMT_KEY_LEN);
+    }
+
     mpu->has_dek = 1;
 
     /* GenerateDataKey: the wrapped key and the key's ARN too */
@@ -1071,6 +1113,18 @@ ngx_http_s3_kms_mpu_sub_finished(ngx_http_request_t *r, void *data,
             continue;
         }
 
+        /*
+         * Some stores (moto) name the version of an unversioned bucket's
+         * object "null", where S3 sends no header: a client that reads it
+         * back with ?versionId=null is refused by that same store.
+         */
+
+        if (k == 0 && h[i].value.len == 4
+            && ngx_strncmp(h[i].value.data, "null", 4) == 0)
+        {
+            continue;
+        }
+
         if (mpu->sub_relay == NULL) {
             mpu->sub_relay = ngx_array_create(pool, 4, sizeof(ngx_keyval_t));
             if (mpu->sub_relay == NULL) {
@@ -1215,6 +1269,15 @@ ngx_http_s3_kms_mpu_answer(ngx_http_request_t *r,
             goto failed;
         }
 
+        if (kms && mpu->st[8].len
+            && ngx_http_s3_kms_mpu_out_header(r,
+                    "x-amz-server-side-encryption-bucket-key-enabled",
+                    (u_char *) "true", 4)
+               != NGX_OK)
+        {
+            goto failed;
+        }
+
         /* CreateMultipartUpload: the context and checksum algorithm */
 
         if (ctx->s3->op == S3_OP_CREATE_MULTIPART_UPLOAD) {
@@ -1289,15 +1352,8 @@ ngx_int_t
 ngx_http_s3_kms_mpu_create(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx)
 {
-    u_char                       *key;
-    size_t                        meta;
-    ngx_int_t                     rc;
-    kms_call_t                   *call;
-    char                         *context;
-    ngx_http_s3_kms_mpu_t        *mpu;
-    ngx_http_s3_kms_main_conf_t  *mcf;
-
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+    ngx_int_t               rc;
+    ngx_http_s3_kms_mpu_t  *mpu;
 
     mpu = ngx_http_s3_kms_mpu_new(r, ctx);
     if (mpu == NULL) {
@@ -1312,6 +1368,58 @@ ngx_http_s3_kms_mpu_create(ngx_http_request_t *r,
         return rc;
     }
 
+    if (ngx_http_s3_kms_mpu_ready(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* without SSE headers: the bucket's default (Redis), the location's */
+
+    rc = ngx_http_s3_kms_bucket_default(r, ctx,
+                                        ngx_http_s3_kms_mpu_create_defaults);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_s3_kms_mpu_create_start(r, ctx);
+}
+
+
+static void
+ngx_http_s3_kms_mpu_create_defaults(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_http_s3_kms_gw_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    rc = (ctx->error.err != S3_OK) ? NGX_ERROR
+                                   : ngx_http_s3_kms_mpu_create_start(r, ctx);
+
+    if (rc != NGX_AGAIN) {
+        ngx_http_s3_kms_gw_finish(r, ctx, rc);
+    }
+}
+
+
+/* one data key for the upload, the encryption settings known */
+
+static ngx_int_t
+ngx_http_s3_kms_mpu_create_start(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    u_char                       *key;
+    size_t                        meta;
+    kms_call_t                   *call;
+    char                         *context;
+    ngx_uint_t                    bucket_key;
+    ngx_http_s3_kms_mpu_t        *mpu = ctx->mpu;
+    ngx_http_s3_kms_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+
+    bucket_key = (ctx->sse->mode == S3_SSE_KMS && ctx->sse->bucket_key == 1);
+
     /* user metadata: the client's and ours (no ssek-len) within 2 KB */
 
     meta = ctx->sse->meta_size
@@ -1323,7 +1431,9 @@ ngx_http_s3_kms_mpu_create(ngx_http_request_t *r,
               ? s3_sse_meta_entry_size(sizeof("ssek-ctx") - 1,
                                        kms_base64_encoded_len(
                                            ctx->sse->ctx.json.len))
-              : 0);
+              : 0)
+           + (bucket_key ? s3_sse_meta_entry_size(sizeof("ssek-bk") - 1, 24)
+                         : 0);
 
     if (meta > S3_META_MAX) {
         char  *num = ngx_pnalloc(r->pool, 24);
@@ -1338,8 +1448,14 @@ ngx_http_s3_kms_mpu_create(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ngx_http_s3_kms_mpu_ready(r, ctx) != NGX_OK) {
-        return NGX_ERROR;
+    /*
+     * S3 Bucket Keys: the upload's state names the bucket key's blob and
+     * a salt of the object's; each part's key derives from them.
+     */
+
+    if (bucket_key) {
+        return ngx_http_s3_kms_bucket_key(r, ctx,
+                                          ngx_http_s3_kms_mpu_create_bk);
     }
 
     /* one data key for the upload: the rules and defaults of PutObject */
@@ -1384,14 +1500,45 @@ ngx_http_s3_kms_mpu_create(ngx_http_request_t *r,
 }
 
 
+/* the bucket key's: its blob and key ARN, the salt in ctx->obj.bk */
+
+static ngx_int_t
+ngx_http_s3_kms_mpu_create_bk(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const u_char *dek, const u_char *blob,
+    size_t blen, const char *key_arn)
+{
+    ngx_http_s3_kms_mpu_t  *mpu = ctx->mpu;
+
+    mpu->key_blob.data = ngx_pnalloc(r->pool,
+                                     kms_base64_encoded_len(blen) + 1);
+    mpu->key_arn.len = ngx_strlen(key_arn);
+    mpu->key_arn.data = ngx_pnalloc(r->pool, mpu->key_arn.len + 1);
+
+    if (mpu->key_blob.data == NULL || mpu->key_arn.data == NULL
+        || ctx->obj.bk.len == 0)
+    {
+        ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
+        return NGX_ERROR;
+    }
+
+    mpu->key_blob.len = kms_base64_encode(blob, blen,
+                                          (char *) mpu->key_blob.data);
+    mpu->key_blob.data[mpu->key_blob.len] = '\0';
+    ngx_memcpy(mpu->key_arn.data, key_arn, mpu->key_arn.len + 1);
+
+    ctx->internal_key = 0;
+    mpu->st[8] = ctx->obj.bk;
+
+    return ngx_http_s3_kms_mpu_create_state(r, ctx);
+}
+
+
 static void
 ngx_http_s3_kms_mpu_create_key(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, kms_err_t err)
 {
-    ngx_http_s3_kms_mpu_t       *mpu = ctx->mpu;
-    ngx_http_s3_kms_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
+    ngx_int_t               rc;
+    ngx_http_s3_kms_mpu_t  *mpu = ctx->mpu;
 
     /* the parts' keys come from the wrapped key, later */
 
@@ -1409,7 +1556,30 @@ ngx_http_s3_kms_mpu_create_key(ngx_http_request_t *r,
         return;
     }
 
-    /* the state to be: 0 bucket, 1 key, 2 alg, 3 arn, 4 dek, 5 ctx, 6 f, 7 ck */
+    rc = ngx_http_s3_kms_mpu_create_state(r, ctx);
+
+    if (rc != NGX_AGAIN) {
+        ngx_http_s3_kms_gw_finish(r, ctx, rc);
+    }
+}
+
+
+/*
+ * The upload's state to be (the key blob and ARN in mpu), and the
+ * backend's POST ?uploads with the metadata of DESIGN.md 3: NGX_AGAIN,
+ * or NGX_ERROR (ctx->error says why).
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_mpu_create_state(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    ngx_http_s3_kms_mpu_t       *mpu = ctx->mpu;
+    ngx_http_s3_kms_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
+
+    /* 0 bucket, 1 key, 2 alg, 3 arn, 4 dek, 5 ctx, 6 f, 7 ck, 8 bk */
 
     mpu->st[0] = ctx->bucket;
     mpu->st[1] = ctx->key;
@@ -1472,6 +1642,10 @@ ngx_http_s3_kms_mpu_create_key(ngx_http_request_t *r,
         || (mpu->st[5].len
             && ngx_http_s3_kms_be_header(ctx, "x-amz-meta-ssek-ctx",
                                          mpu->st[5].data, mpu->st[5].len)
+               != NGX_OK)
+        || (mpu->st[8].len
+            && ngx_http_s3_kms_be_header(ctx, "x-amz-meta-ssek-bk",
+                                         mpu->st[8].data, mpu->st[8].len)
                != NGX_OK))
     {
         goto internal;
@@ -1485,12 +1659,13 @@ ngx_http_s3_kms_mpu_create_key(ngx_http_request_t *r,
         goto internal;
     }
 
-    return;
+    return NGX_AGAIN;
 
 internal:
 
     ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INTERNAL, NULL);
-    ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
+
+    return NGX_ERROR;
 }
 
 
@@ -2549,6 +2724,8 @@ ngx_http_s3_kms_mpu_index_entry(ngx_http_request_t *r,
     arg(mpu->st[5].len ? mpu->st[5].data : (u_char *) "", mpu->st[5].len);
     lit("md5");
     lit("");
+    lit("bk");
+    arg(mpu->st[8].len ? mpu->st[8].data : (u_char *) "", mpu->st[8].len);
     lit("nparts");
     arg(b, ngx_sprintf(b, "%ui", mpu->nparts) - b);
     lit("parts");
@@ -3735,6 +3912,7 @@ ngx_http_s3_kms_mpu_write_back(ngx_http_request_t *r,
     mpu->st[3] = ctx->obj.key_arn;
     mpu->st[4] = ctx->obj.dek;
     mpu->st[5] = ctx->obj.ctx;
+    mpu->st[8] = ctx->obj.bk;
 
     if (ngx_http_s3_kms_mpu_index_entry(r, ctx, &key, &mpu->etag, hargv,
                                         hargvlen, &n)

@@ -186,6 +186,8 @@ like($r->{body}, qr{<CompleteMultipartUpload(Result|Response).*<ETag>}s,
 is($r->{headers}{'x-amz-server-side-encryption'}, 'aws:kms', '... aws:kms');
 is($r->{headers}{'x-amz-server-side-encryption-aws-kms-key-id'}, $key->{Arn},
    '... the key ARN');
+ok(!exists $r->{headers}{'x-amz-version-id'},
+   '... no x-amz-version-id in an unversioned bucket (moto says "null")');
 is(redis('EXISTS', "ssek:mpu:{$id}"), 0, '... the upload\'s state is gone');
 
 my $ix = hash_of("ssek:obj:{$B}:obj");
