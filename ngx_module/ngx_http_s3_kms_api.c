@@ -303,17 +303,21 @@ ngx_http_s3_kms_api_send(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_s3_kms_api_is_crypto(ngx_str_t *op)
 {
-    static const char  *ops[] = {
-        "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey",
-        "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair",
-        "GenerateDataKeyPairWithoutPlaintext", "GenerateRandom", "Sign",
-        "Verify", "GenerateMac", "VerifyMac", NULL
+    static ngx_str_t  ops[] = {
+        ngx_string("GenerateDataKey"), ngx_string("Decrypt"),
+        ngx_string("Encrypt"), ngx_string("ReEncrypt"),
+        ngx_string("GenerateDataKeyWithoutPlaintext"),
+        ngx_string("GenerateDataKeyPair"),
+        ngx_string("GenerateDataKeyPairWithoutPlaintext"),
+        ngx_string("GenerateRandom"), ngx_string("Sign"),
+        ngx_string("Verify"), ngx_string("GenerateMac"),
+        ngx_string("VerifyMac")
     };
     ngx_uint_t  i;
 
-    for (i = 0; ops[i]; i++) {
-        if (op->len == ngx_strlen(ops[i])
-            && ngx_strncmp(op->data, ops[i], op->len) == 0)
+    for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        if (op->len == ops[i].len
+            && ngx_memcmp(op->data, ops[i].data, op->len) == 0)
         {
             return 1;
         }
