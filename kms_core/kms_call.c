@@ -125,31 +125,115 @@ static int kms_arg_push(kms_arg_t **v, int *n, const void *p, size_t len);
 
 /* ---- creation ----------------------------------------------------------- */
 
+/*
+ * A call comes from the context's spare when there is one: a freed call,
+ * zeroed, that kept the memory of its body, audit line and canonical
+ * context.  An API call then allocates little beyond its parsed request
+ * (calloc of this struct and a 2 KiB audit buffer were a large share of a
+ * GenerateDataKey, and of glibc's malloc_consolidate).
+ */
+
 static kms_call_t *
 kms_call_alloc(kms_ctx_t *ctx, const kms_caller_t *caller, int kind)
 {
     kms_call_t  *c;
 
-    c = calloc(1, sizeof(kms_call_t));
-    if (c == NULL) {
-        return NULL;
+    if (ctx != NULL && ctx->spare != NULL) {
+        c = ctx->spare;
+        ctx->spare = NULL;
+
+    } else {
+        /* all zero: kms_buf_init() of every buffer */
+        c = calloc(1, sizeof(kms_call_t));
+        if (c == NULL) {
+            return NULL;
+        }
     }
 
     c->ctx = ctx;
     c->caller = caller;
     c->kind = kind;
     c->status = 200;
-    kms_buf_init(&c->body);
-    kms_buf_init(&c->audit);
-    kms_buf_init(&c->event);
-    kms_buf_init(&c->resp_el);
-    kms_buf_init(&c->pending_body);
-    kms_buf_init(&c->pending_audit_extra);
-    kms_buf_init(&c->maint_audit);
-    kms_buf_init(&c->p.ectx_canon);
-    kms_buf_init(&c->p.dctx_canon);
 
     return c;
+}
+
+
+/* bigger buffers than this go back to the heap with their call */
+#define KMS_SPARE_BUF_MAX  16384
+
+
+static int
+kms_buf_keep(const kms_buf_t *b)
+{
+    return !b->failed && b->cap <= KMS_SPARE_BUF_MAX;
+}
+
+
+/* frees c, or keeps it (zeroed, its buffers emptied) as ctx's spare */
+static void
+kms_call_release(kms_call_t *c)
+{
+    kms_ctx_t  *ctx = c->ctx;
+    kms_buf_t   body, audit, resp_el, ectx, dctx;
+
+    /* GenerateDataKey's body holds the data key, in base64 */
+    if (c->body.data != NULL) {
+        kms_wipe(c->body.data, c->body.len);
+    }
+
+    if (ctx == NULL || ctx->spare != NULL || !kms_buf_keep(&c->body)
+        || !kms_buf_keep(&c->audit) || !kms_buf_keep(&c->resp_el)
+        || !kms_buf_keep(&c->p.ectx_canon) || !kms_buf_keep(&c->p.dctx_canon))
+    {
+        kms_buf_free(&c->body);
+        kms_buf_free(&c->audit);
+        kms_buf_free(&c->resp_el);
+        kms_buf_free(&c->p.ectx_canon);
+        kms_buf_free(&c->p.dctx_canon);
+        free(c);
+        return;
+    }
+
+    body = c->body;
+    audit = c->audit;
+    resp_el = c->resp_el;
+    ectx = c->p.ectx_canon;
+    dctx = c->p.dctx_canon;
+
+    memset(c, 0, sizeof(kms_call_t));
+
+    c->body = body;
+    c->audit = audit;
+    c->resp_el = resp_el;
+    c->p.ectx_canon = ectx;
+    c->p.dctx_canon = dctx;
+    kms_buf_reset(&c->body);
+    kms_buf_reset(&c->audit);
+    kms_buf_reset(&c->resp_el);
+    kms_buf_reset(&c->p.ectx_canon);
+    kms_buf_reset(&c->p.dctx_canon);
+
+    ctx->spare = c;
+}
+
+
+void
+kms_call_spare_free(kms_ctx_t *ctx)
+{
+    kms_call_t  *c = ctx->spare;
+
+    if (c == NULL) {
+        return;
+    }
+
+    ctx->spare = NULL;
+    kms_buf_free(&c->body);
+    kms_buf_free(&c->audit);
+    kms_buf_free(&c->resp_el);
+    kms_buf_free(&c->p.ectx_canon);
+    kms_buf_free(&c->p.dctx_canon);
+    free(c);
 }
 
 
@@ -1235,6 +1319,11 @@ static int
 kms_stale(kms_call_t *c, const char *id)
 {
     char  memo[KMS_ID_TEXT_LEN + 3];
+
+    if (c->nfetched == 0) {
+        /* the common case: the call read nothing from Redis */
+        return 0;
+    }
 
     snprintf(memo, sizeof(memo), "s:%s", id);
     if (!kms_fetched(c, memo)) {
@@ -2529,14 +2618,9 @@ kms_call_free(kms_call_t *c)
     free(c->p.blob);
     kms_ectx_free(&c->p.ectx);
     kms_ectx_free(&c->p.dctx);
-    kms_buf_free(&c->p.ectx_canon);
-    kms_buf_free(&c->p.dctx_canon);
 
     free(c->errmsg);
-    kms_buf_free(&c->body);
-    kms_buf_free(&c->audit);
     kms_buf_free(&c->event);
-    kms_buf_free(&c->resp_el);
     kms_buf_free(&c->pending_body);
     kms_buf_free(&c->pending_audit_extra);
     kms_buf_free(&c->maint_audit);
@@ -2554,7 +2638,9 @@ kms_call_free(kms_call_t *c)
     }
     free(c->blob);
     free(c->cursor);
-    free(c);
+
+    /* body, audit, resp_el and the canonical contexts: kept or freed */
+    kms_call_release(c);
 }
 
 

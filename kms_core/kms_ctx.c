@@ -366,6 +366,7 @@ kms_ctx_free(kms_ctx_t *ctx)
         return;
     }
 
+    kms_call_spare_free(ctx);
     kms_ring_free(&ctx->ring);
     kms_gcm_free(ctx->gcm);
     kms_hmac_free(ctx->hmac);

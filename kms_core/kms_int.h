@@ -335,7 +335,11 @@ struct kms_ctx_s {
     kms_rpool_t        *ids;             /* audit event ids apart */
     int64_t             iso_sec;         /* the last audit time, formatted */
     char                iso[24];
+    struct kms_call_s  *spare;           /* a freed call, kept for the next */
 };
+
+/* frees the context's spare call (kms_ctx_free) */
+void kms_call_spare_free(kms_ctx_t *ctx);
 
 /*
  * Random bytes from the context's pools (kms_rpool_t: one DRBG call per

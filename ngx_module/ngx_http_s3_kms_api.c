@@ -228,11 +228,14 @@ ngx_http_s3_kms_api_done(ngx_http_s3_kms_run_t *run)
 
     body = kms_call_body(run->call, &len);
 
+    /*
+     * The body goes out of the call's own buffer: the call lives until
+     * the request's pool goes (ngx_http_s3_kms_run_on_pool), and
+     * kms_call_free() then wipes it (GenerateDataKey's holds a key).
+     */
+
     rc = ngx_http_s3_kms_api_send(r, ctx, kms_call_status(run->call), body,
                                   len);
-
-    kms_call_free(run->call);
-    run->call = NULL;
 
     ngx_http_finalize_request(r, rc);
 }
@@ -263,27 +266,23 @@ ngx_http_s3_kms_api_send(ngx_http_request_t *r,
     r->headers_out.content_type_len = ngx_http_s3_kms_json_type.len;
     r->headers_out.content_length_n = len;
 
-    if (len) {
-        b = ngx_create_temp_buf(r->pool, len);
-        if (b == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        b->last = ngx_cpymem(b->pos, body, len);
-
-    } else {
-        /* operations without output answer an empty body */
-        b = ngx_calloc_buf(r->pool);
-        if (b == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    if (len) {
+        /* the call's memory, sent as it is (it outlives the sending) */
+        b->pos = (u_char *) body;
+        b->last = (u_char *) body + len;
+        b->start = b->pos;
+        b->end = b->last;
+        b->memory = 1;
+    }
+
+    /* operations without output answer an empty body */
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
-
-    if (len == 0) {
-        b->temporary = 0;       /* an empty body: a special buffer only */
-    }
 
     rc = ngx_http_send_header(r);
 
@@ -303,17 +302,21 @@ ngx_http_s3_kms_api_send(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_s3_kms_api_is_crypto(ngx_str_t *op)
 {
-    static const char  *ops[] = {
-        "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey",
-        "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair",
-        "GenerateDataKeyPairWithoutPlaintext", "GenerateRandom", "Sign",
-        "Verify", "GenerateMac", "VerifyMac", NULL
+    static ngx_str_t  ops[] = {
+        ngx_string("GenerateDataKey"), ngx_string("Decrypt"),
+        ngx_string("Encrypt"), ngx_string("ReEncrypt"),
+        ngx_string("GenerateDataKeyWithoutPlaintext"),
+        ngx_string("GenerateDataKeyPair"),
+        ngx_string("GenerateDataKeyPairWithoutPlaintext"),
+        ngx_string("GenerateRandom"), ngx_string("Sign"),
+        ngx_string("Verify"), ngx_string("GenerateMac"),
+        ngx_string("VerifyMac")
     };
     ngx_uint_t  i;
 
-    for (i = 0; ops[i]; i++) {
-        if (op->len == ngx_strlen(ops[i])
-            && ngx_strncmp(op->data, ops[i], op->len) == 0)
+    for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        if (op->len == ops[i].len
+            && ngx_memcmp(op->data, ops[i].data, op->len) == 0)
         {
             return 1;
         }

@@ -278,12 +278,6 @@ ngx_http_s3_kms_api_auth(ngx_http_request_t *r, const u_char *body,
         return KMS_ERR_INTERNAL;
     }
 
-    /* a component that is not key=value, which the parser lets pass */
-
-    if (ngx_http_s3_kms_incomplete(r, S3_SIGV4_OK, msg) == NGX_OK) {
-        return KMS_ERR_INCOMPLETE_SIGNATURE;
-    }
-
     rc = s3_sigv4_parse(&req, a);
 
     if (rc != S3_OK) {
@@ -294,7 +288,8 @@ ngx_http_s3_kms_api_auth(ngx_http_request_t *r, const u_char *body,
     c = kms_creds_find(mcf->creds, (const char *) a->access_key.data,
                        a->access_key.len);
     if (c == NULL) {
-        return KMS_ERR_UNRECOGNIZED_CLIENT;
+        reason = S3_SIGV4_OK;
+        goto failed;
     }
 
     if ((w->sha != NULL ? kms_sha256_digest(w->sha, body, len, hash)
@@ -357,6 +352,22 @@ ngx_http_s3_kms_api_auth(ngx_http_request_t *r, const u_char *body,
     return KMS_OK;
 
 failed:
+
+    /*
+     * An Authorization component that is not key=value is what AWS
+     * answers first.  Looked for here only: such a component always
+     * fails the parse or the signature (the parser takes components
+     * between commas, so a bare token lands in a key or a value).
+     */
+
+    if (ngx_http_s3_kms_incomplete(r, S3_SIGV4_OK, msg) == NGX_OK) {
+        return KMS_ERR_INCOMPLETE_SIGNATURE;
+    }
+
+    if (reason == S3_SIGV4_OK) {
+        /* the signature parsed, the access key id is nobody's */
+        return KMS_ERR_UNRECOGNIZED_CLIENT;
+    }
 
     switch (reason) {
 
@@ -599,7 +610,8 @@ fallback:
 static ngx_uint_t
 ngx_http_s3_kms_bare_token(ngx_str_t *v)
 {
-    u_char  *p, *end, *tok;
+    u_char      *p, *end;
+    ngx_uint_t   in_token, eq;
 
     p = v->data;
     end = v->data + v->len;
@@ -615,22 +627,33 @@ ngx_http_s3_kms_bare_token(ngx_str_t *v)
         return 0;
     }
 
-    for ( ;; ) {
-        while (p < end && (*p == ' ' || *p == ',')) {
-            p++;
-        }
+    /* one pass: a token ends at ' ' or ',' and must have held a '=' */
 
-        tok = p;
-        while (p < end && *p != ' ' && *p != ',') {
-            p++;
-        }
+    in_token = 0;
+    eq = 0;
 
-        if (tok == p) {
-            return 0;
-        }
+    for ( /* void */ ; p < end; p++) {
+        switch (*p) {
 
-        if (ngx_strlchr(tok, p, '=') == NULL) {
-            return 1;
+        case ' ':
+        case ',':
+            if (in_token && !eq) {
+                return 1;
+            }
+
+            in_token = 0;
+            eq = 0;
+            break;
+
+        case '=':
+            in_token = 1;
+            eq = 1;
+            break;
+
+        default:
+            in_token = 1;
         }
     }
+
+    return in_token && !eq;
 }

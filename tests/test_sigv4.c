@@ -12,6 +12,8 @@
 
 #include "unit.h"
 
+#include <ctype.h>
+
 #include "kms_crypto.h"
 #include "s3_sigv4.h"
 
@@ -1846,6 +1848,102 @@ long_canonical_request_verifies_on_reused_handles(void **state)
 }
 
 
+/*
+ * Signed header names are written lowercase into the canonical request
+ * (eight bytes a step): every letter, every token character next to the
+ * letters in ASCII, at every offset of an eight-byte word.
+ */
+static void
+signed_names_in_any_case_are_lowercased(void **state)
+{
+    char               creq[2048], sts[512], auth[512], name[128], lc[128];
+    char               want[1024];
+    size_t             k, i;
+    req_t              q;
+    s3_sigv4_auth_t    a;
+    s3_sigv4_conf_t    conf;
+    s3_sigv4_debug_t   d;
+    unsigned char      key[32];
+    const char        *mixed = "ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcxyz0189"
+                               "-~|!#$%&'*+.Z";
+
+    ex_key("us-east-1", "s3", key);
+    s3_conf(&conf, EX_TIME);
+
+    for (k = 0; k < 9; k++) {
+        /* k bytes of prefix move the name across word boundaries */
+        snprintf(name, sizeof(name), "x-amz-meta-%.*s%s", (int) k,
+                 "QqQqQqQqQ", mixed);
+        name[strlen(name) - 1] = '\0';     /* the Z: an odd length */
+        for (i = 0; name[i]; i++) {
+            lc[i] = (char) tolower((unsigned char) name[i]);
+        }
+        lc[i] = '\0';
+
+        req_init(&q, "GET", "/test.txt", "");
+        req_hdr(&q, "Host", "examplebucket.s3.amazonaws.com");
+        req_hdr(&q, name, "v");
+        req_hdr(&q, "x-amz-content-sha256", S3_SIGV4_EMPTY_SHA256);
+        req_hdr(&q, "x-amz-date", EX_DATE);
+        snprintf(auth, sizeof(auth), "AWS4-HMAC-SHA256 Credential=" EX_AKID
+                 "/20130524/us-east-1/s3/aws4_request, SignedHeaders="
+                 "Host;%s;X-Amz-Content-SHA256;X-AMZ-DATE, Signature=%064d",
+                 name, 0);
+        req_hdr(&q, "Authorization", auth);
+
+        dbg_init(&d, creq, sizeof(creq), sts, sizeof(sts));
+        conf.debug = &d;
+        assert_int_equal(run(&q, &conf, key, &a), S3_ERR_SIGNATURE_MISMATCH);
+
+        snprintf(want, sizeof(want),
+                 "GET\n/test.txt\n\nhost:examplebucket.s3.amazonaws.com\n"
+                 "x-amz-content-sha256:" S3_SIGV4_EMPTY_SHA256 "\n"
+                 "x-amz-date:" EX_DATE "\n"
+                 "%s:v\n\n"
+                 "host;x-amz-content-sha256;x-amz-date;%s\n"
+                 S3_SIGV4_EMPTY_SHA256, lc, lc);
+        assert_string_equal(creq, want);
+    }
+
+    conf.debug = NULL;
+}
+
+
+/* the signature: 64 lowercase hex digits, nothing else */
+static void
+signature_hex_is_lowercase_only(void **state)
+{
+    char               sig[65], auth[512];
+    size_t             i;
+    req_t              q;
+    s3_sigv4_auth_t    a;
+    const char        *bad = "ABCDEFGg/:@`G ";
+
+    strcpy(sig, EX_GET_SIG);
+    ex_get(&q, EX_GET_AUTH);
+    assert_int_equal(s3_sigv4_parse(&q.r, &a), S3_OK);
+    assert_true(a.sig_valid);
+    assert_int_equal(a.sig[0], 0xf0);
+    assert_int_equal(a.sig[31], 0x41);
+
+    for (i = 0; i < 64; i += 7) {
+        const char  *b;
+
+        for (b = bad; *b; b++) {
+            strcpy(sig, EX_GET_SIG);
+            sig[i] = *b;
+            snprintf(auth, sizeof(auth), "AWS4-HMAC-SHA256 Credential="
+                     EX_AKID "/20130524/us-east-1/s3/aws4_request,"
+                     "SignedHeaders=host;range;x-amz-content-sha256;"
+                     "x-amz-date,Signature=%s", sig);
+            ex_get(&q, auth);
+            assert_int_equal(s3_sigv4_parse(&q.r, &a), S3_OK);
+            assert_false(a.sig_valid);
+        }
+    }
+}
+
+
 static void
 limits_on_query_parameters_and_path_segments(void **state)
 {
@@ -1900,6 +1998,8 @@ main(void)
             suite_every_signed_request_verifies_and_tampering_fails),
         cmocka_unit_test(signing_key_matches_aws_example),
         cmocka_unit_test(long_canonical_request_verifies_on_reused_handles),
+        cmocka_unit_test(signed_names_in_any_case_are_lowercased),
+        cmocka_unit_test(signature_hex_is_lowercase_only),
         cmocka_unit_test(aws_s3_get_object_example_verifies_and_signs),
         cmocka_unit_test(aws_s3_presigned_example_verifies_until_it_expires),
         cmocka_unit_test(presigning_reproduces_the_aws_example),
