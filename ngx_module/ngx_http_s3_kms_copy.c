@@ -79,7 +79,8 @@ struct ngx_http_s3_kms_copy_s {
     /* the source's GET */
     ngx_http_request_t          *sr;
     ngx_http_s3_kms_gw_ctx_t    *sctx;
-    ngx_http_upstream_handler_pt saved_read;
+    ngx_chain_t                 *pending;      /* its body, not yet used */
+    ngx_chain_t                **pending_last;
     ngx_uint_t                   status;
     ngx_http_s3_kms_obj_t        obj;
     ngx_str_t                    last_modified;
@@ -122,8 +123,8 @@ struct ngx_http_s3_kms_copy_s {
     unsigned                     has_dek:1;
     unsigned                     headers_ok:1;
     unsigned                     relay:1;      /* the backend's error */
-    unsigned                     paused:1;
-    unsigned                     src_ended:1;  /* every stored byte read */
+    unsigned                     blocked:1;    /* its body waits for us */
+    unsigned                     src_ended:1;  /* its last buffer came */
     unsigned                     src_done:1;   /* the subrequest ended */
     unsigned                     src_complete:1; /* all plaintext given */
     unsigned                     key_started:1;
@@ -135,6 +136,8 @@ struct ngx_http_s3_kms_copy_s {
     unsigned                     failed:1;
     unsigned                     answered:1;
     unsigned                     src_stop:1;
+    unsigned                     took:1;       /* a source buffer used up */
+    unsigned                     in_body:1;    /* called by its filter */
 };
 
 
@@ -150,10 +153,9 @@ static ngx_int_t ngx_http_s3_kms_copy_src_start(ngx_http_request_t *r,
     ngx_http_s3_kms_copy_t *copy);
 static ngx_int_t ngx_http_s3_kms_copy_src_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
-static ngx_int_t ngx_http_s3_kms_copy_src_filter(void *data, ssize_t bytes);
-static void ngx_http_s3_kms_copy_src_paused(ngx_http_request_t *r,
-    ngx_http_upstream_t *u);
-static void ngx_http_s3_kms_copy_src_resume(ngx_http_s3_kms_copy_t *copy);
+static ngx_uint_t ngx_http_s3_kms_copy_src_more(ngx_http_s3_kms_copy_t *copy);
+static void ngx_http_s3_kms_copy_src_drop(ngx_http_s3_kms_copy_t *copy);
+static void ngx_http_s3_kms_copy_src_wake(ngx_http_s3_kms_copy_t *copy);
 static void ngx_http_s3_kms_copy_src_abort(ngx_http_s3_kms_copy_t *copy);
 static ngx_int_t ngx_http_s3_kms_copy_conditions(ngx_http_request_t *r,
     ngx_http_s3_kms_copy_t *copy);
@@ -171,6 +173,7 @@ static void ngx_http_s3_kms_copy_put_write(ngx_http_request_t *r,
     ngx_http_upstream_t *u);
 static void ngx_http_s3_kms_copy_pump(ngx_http_s3_kms_copy_t *copy);
 static ngx_int_t ngx_http_s3_kms_copy_produce(ngx_http_s3_kms_copy_t *copy);
+static ngx_buf_t *ngx_http_s3_kms_copy_src_buf(ngx_http_s3_kms_copy_t *copy);
 static ngx_int_t ngx_http_s3_kms_copy_next_seg(ngx_http_s3_kms_copy_t *copy);
 static ngx_buf_t *ngx_http_s3_kms_copy_obuf(ngx_http_s3_kms_copy_t *copy);
 static ngx_int_t ngx_http_s3_kms_copy_emit(ngx_http_s3_kms_copy_t *copy);
@@ -922,6 +925,7 @@ ngx_http_s3_kms_copy_src_headers(ngx_http_request_t *r,
     copy->obj = *o;
     copy->encrypted = o->encrypted;
 
+
     if (u->headers_in.last_modified) {
         copy->last_modified = u->headers_in.last_modified->value;
     }
@@ -1313,35 +1317,45 @@ ngx_http_s3_kms_copy_skip_header(ngx_http_s3_kms_gw_ctx_t *ctx,
 }
 
 
-/* the source's body: the pump takes it, or pauses it */
+/*
+ * The source's body, as the subrequest's upstream passes it on (the
+ * gateway's body filter): the pump takes what output room allows; what it
+ * leaves stays busy for the upstream, which stops reading once its buffer
+ * is full, until ngx_http_s3_kms_copy_src_wake().
+ */
 
-static ngx_int_t
-ngx_http_s3_kms_copy_src_filter(void *data, ssize_t bytes)
+ngx_int_t
+ngx_http_s3_kms_copy_src_body(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_chain_t *in)
 {
-    ngx_http_request_t      *r = data;
-
     size_t                   n;
     ngx_buf_t               *b;
-    ngx_connection_t        *c;
-    ngx_http_upstream_t     *u;
-    ngx_http_s3_kms_gw_ctx_t *ctx;
-    ngx_http_s3_kms_copy_t  *copy;
+    ngx_chain_t             *cl, *tl;
+    ngx_http_s3_kms_copy_t  *copy = ctx->copy;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
-    copy = ctx->copy;
-    u = r->upstream;
-    b = &u->buffer;
-    c = u->peer.connection;
+    if (copy->pending_last == NULL) {
+        copy->pending_last = &copy->pending;
+    }
 
-    b->last += bytes;
+    for (cl = in; cl; cl = cl->next) {
 
-    if (copy->src_stop) {
-        b->pos = b->start;
-        b->last = b->start;
-        u->length = 0;
-        u->keepalive = 0;
-        c->read->ready = 0;
-        return NGX_OK;
+        if (cl->buf->last_buf || cl->buf->last_in_chain) {
+            copy->src_ended = 1;
+        }
+
+        if (cl->buf->pos == cl->buf->last) {
+            continue;
+        }
+
+        tl = ngx_alloc_chain_link(r->pool);
+        if (tl == NULL) {
+            return NGX_ERROR;
+        }
+
+        tl->buf = cl->buf;
+        tl->next = NULL;
+        *copy->pending_last = tl;
+        copy->pending_last = &tl->next;
     }
 
     if (copy->relay) {
@@ -1356,121 +1370,98 @@ ngx_http_s3_kms_copy_src_filter(void *data, ssize_t bytes)
             }
         }
 
-        n = ngx_min((size_t) bytes,
-                    NGX_HTTP_S3_KMS_COPY_ERRBODY - copy->errlen);
-        ngx_memcpy(copy->errbody + copy->errlen, b->last - bytes, n);
-        copy->errlen += n;
-        b->pos = b->start;
-        b->last = b->start;
-
-        if (u->length > 0) {
-            u->length -= ngx_min(bytes, u->length);
+        for (cl = copy->pending; cl; cl = cl->next) {
+            b = cl->buf;
+            n = ngx_min((size_t) (b->last - b->pos),
+                        NGX_HTTP_S3_KMS_COPY_ERRBODY - copy->errlen);
+            ngx_memcpy(copy->errbody + copy->errlen, b->pos, n);
+            copy->errlen += n;
         }
 
+        ngx_http_s3_kms_copy_src_drop(copy);
         return NGX_OK;
     }
 
-    if (u->length >= 0) {
-        if (bytes > u->length) {
-            ngx_http_s3_kms_copy_fail(copy, S3_ERR_INTERNAL, NULL,
-                                      "the backend sent more than the copy "
-                                      "source's Content-Length");
-            bytes = u->length;
-        }
-
-        u->length -= bytes;
-
-        if (u->length == 0) {
-            copy->src_ended = 1;
-            u->keepalive = !u->headers_in.connection_close;
-        }
-    }
-
-    if (!copy->failed && !copy->src_complete) {
+    if (!copy->failed && !copy->src_complete && !copy->src_stop) {
+        copy->in_body = 1;
         ngx_http_s3_kms_copy_pump(copy);
+        copy->in_body = 0;
+        copy->took = 0;
     }
 
-    if (copy->failed || copy->src_complete) {
-
-        /* the rest is not needed: dropped, the connection not reused */
-
-        b->pos = b->start;
-        b->last = b->start;
-
-        if (!copy->src_ended) {
-            u->length = 0;
-            u->keepalive = 0;
-            c->read->ready = 0;
-        }
-
+    if (copy->failed || copy->src_complete || copy->src_stop) {
+        /* the rest is not needed */
+        ngx_http_s3_kms_copy_src_drop(copy);
         return NGX_OK;
     }
 
-    if (b->pos == b->last) {
-        b->pos = b->start;
-        b->last = b->start;
-        return NGX_OK;
-    }
-
-    /* output is full: keep what is left, read no more until it drains */
-
-    if (b->pos != b->start) {
-        n = b->last - b->pos;
-        ngx_memmove(b->start, b->pos, n);
-        b->pos = b->start;
-        b->last = b->start + n;
-    }
-
-    if (!copy->src_ended && !copy->paused) {
-        copy->saved_read = u->read_event_handler;
-        u->read_event_handler = ngx_http_s3_kms_copy_src_paused;
-        copy->paused = 1;
-        c->read->ready = 0;
-    }
+    copy->blocked = (copy->pending != NULL);
 
     return NGX_OK;
 }
 
 
-static void
-ngx_http_s3_kms_copy_src_paused(ngx_http_request_t *r, ngx_http_upstream_t *u)
+/* 1 if more of the source's stored bytes are (or will be) there */
+
+static ngx_uint_t
+ngx_http_s3_kms_copy_src_more(ngx_http_s3_kms_copy_t *copy)
 {
-    ngx_connection_t  *c;
+    ngx_http_upstream_t  *u;
 
-    /* the target's side bounds the wait (its send_timeout) */
-
-    c = u->peer.connection;
-
-    if (c->read->timedout) {
-        c->read->timedout = 0;
+    if (copy->pending) {
+        return 1;
     }
+
+    u = copy->sr->upstream;
+
+    return !copy->src_ended && !copy->src_done && u != NULL
+           && u->length != 0;
 }
 
 
+/*
+ * Drops what is pending; a source not read to its end ends now, its
+ * connection not reused.
+ */
+
 static void
-ngx_http_s3_kms_copy_src_resume(ngx_http_s3_kms_copy_t *copy)
+ngx_http_s3_kms_copy_src_drop(ngx_http_s3_kms_copy_t *copy)
 {
-    ngx_connection_t     *c;
+    ngx_chain_t          *cl;
     ngx_http_upstream_t  *u;
 
-    if (!copy->paused || copy->src_ended || copy->src_done) {
+    for (cl = copy->pending; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+    }
+
+    copy->pending = NULL;
+    copy->pending_last = &copy->pending;
+
+    if (copy->sr == NULL || copy->src_done) {
         return;
     }
 
     u = copy->sr->upstream;
-    c = u->peer.connection;
 
-    if (c == NULL) {
+    if (u != NULL && u->length != 0 && !copy->relay) {
+        u->length = 0;
+        u->keepalive = 0;
+    }
+}
+
+
+/* the subrequest's upstream goes on: its busy buffers were used */
+
+static void
+ngx_http_s3_kms_copy_src_wake(ngx_http_s3_kms_copy_t *copy)
+{
+    if (copy->sr == NULL || copy->src_done || !copy->headers_ok) {
         return;
     }
 
-    copy->paused = 0;
-    u->read_event_handler = copy->saved_read;
+    copy->blocked = 0;
 
-    /* what the socket holds is read on the next turn of the event loop */
-
-    c->read->ready = 1;
-    ngx_post_event(c->read, &ngx_posted_events);
+    (void) ngx_http_post_request(copy->sr, NULL);
 }
 
 
@@ -1479,38 +1470,14 @@ ngx_http_s3_kms_copy_src_resume(ngx_http_s3_kms_copy_t *copy)
 static void
 ngx_http_s3_kms_copy_src_abort(ngx_http_s3_kms_copy_t *copy)
 {
-    ngx_connection_t     *c;
-    ngx_http_upstream_t  *u;
-
-    if (copy->sr == NULL || copy->src_done || copy->src_ended
-        || !copy->headers_ok)
-    {
-        return;
-    }
-
-    u = copy->sr->upstream;
     copy->src_stop = 1;
 
-    if (u == NULL || u->peer.connection == NULL) {
+    if (copy->sr == NULL || copy->src_done || !copy->headers_ok) {
         return;
     }
 
-    c = u->peer.connection;
-
-    u->buffer.pos = u->buffer.start;
-    u->buffer.last = u->buffer.start;
-    u->length = 0;
-    u->keepalive = 0;
-
-    if (copy->paused) {
-        copy->paused = 0;
-        u->read_event_handler = copy->saved_read;
-    }
-
-    /* the in-memory reader sees the length done and ends the subrequest */
-
-    c->read->ready = 1;
-    ngx_post_event(c->read, &ngx_posted_events);
+    ngx_http_s3_kms_copy_src_drop(copy);
+    ngx_http_s3_kms_copy_src_wake(copy);
 }
 
 
@@ -1528,7 +1495,7 @@ ngx_http_s3_kms_copy_src_done(ngx_http_request_t *r, void *data,
         return NGX_OK;
     }
 
-    if (copy->headers_ok && !copy->src_ended && !copy->src_complete
+    if (copy->headers_ok && rc != NGX_OK && !copy->src_complete
         && !copy->failed)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -2019,7 +1986,7 @@ ngx_http_s3_kms_copy_pump(ngx_http_s3_kms_copy_t *copy)
 
     u = r->upstream;
     c = u->peer.connection;
-    sb = &copy->sr->upstream->buffer;
+    sb = NULL;
 
     for ( ;; ) {
 
@@ -2028,13 +1995,14 @@ ngx_http_s3_kms_copy_pump(ngx_http_s3_kms_copy_t *copy)
         avail = copy->plain_left;
 
         if (avail == 0 && !copy->encrypted && copy->headers_ok
-            && copy->want && !copy->src_complete)
+            && copy->want && !copy->src_complete
+            && (sb = ngx_http_s3_kms_copy_src_buf(copy)) != NULL)
         {
-            /* a plaintext source: straight from the read buffer */
+            /* a plaintext source: straight from the backend's buffer */
 
             avail = sb->last - sb->pos;
 
-            if (copy->skip && avail) {
+            if (copy->skip) {
                 consumed = ngx_min(avail, copy->skip);
                 sb->pos += consumed;
                 copy->skip -= consumed;
@@ -2123,7 +2091,8 @@ ngx_http_s3_kms_copy_pump(ngx_http_s3_kms_copy_t *copy)
                 /* nothing may follow what decrypted */
 
                 if (copy->encrypted && copy->exact
-                    && (sb->pos != sb->last || !copy->src_ended))
+                    && (ngx_http_s3_kms_copy_src_buf(copy) != NULL
+                        || ngx_http_s3_kms_copy_src_more(copy)))
                 {
                     ngx_http_s3_kms_copy_fail(copy, S3_ERR_INTERNAL,
                                               "The object cannot be "
@@ -2236,12 +2205,13 @@ ngx_http_s3_kms_copy_pump(ngx_http_s3_kms_copy_t *copy)
         ngx_add_timer(c->read, u->conf->read_timeout);
     }
 
-    /* the source read buffer drained: more of it */
+    /* the source's buffers used: its upstream reads on */
 
-    if (copy->paused && sb->pos == sb->last) {
-        sb->pos = sb->start;
-        sb->last = sb->start;
-        ngx_http_s3_kms_copy_src_resume(copy);
+    (void) ngx_http_s3_kms_copy_src_buf(copy);
+
+    if (copy->took && copy->blocked && !copy->in_body) {
+        copy->took = 0;
+        ngx_http_s3_kms_copy_src_wake(copy);
     }
 
     return;
@@ -2249,6 +2219,34 @@ ngx_http_s3_kms_copy_pump(ngx_http_s3_kms_copy_t *copy)
 failed:
 
     ngx_http_s3_kms_copy_post(copy);
+}
+
+
+/* the first source buffer with bytes left; used-up ones go */
+
+static ngx_buf_t *
+ngx_http_s3_kms_copy_src_buf(ngx_http_s3_kms_copy_t *copy)
+{
+    ngx_chain_t  *cl;
+
+    while (copy->pending) {
+        cl = copy->pending;
+
+        if (cl->buf->pos < cl->buf->last) {
+            return cl->buf;
+        }
+
+        copy->pending = cl->next;
+
+        if (copy->pending == NULL) {
+            copy->pending_last = &copy->pending;
+        }
+
+        ngx_free_chain(copy->request->pool, cl);
+        copy->took = 1;
+    }
+
+    return NULL;
 }
 
 
@@ -2265,8 +2263,6 @@ ngx_http_s3_kms_copy_produce(ngx_http_s3_kms_copy_t *copy)
     size_t           unit, n, pos, plen;
     ngx_buf_t       *sb;
     s3_objfmt_rc_t   orc;
-
-    sb = &copy->sr->upstream->buffer;
 
     if (copy->dec == NULL) {
         copy->cur = copy->span.first;
@@ -2302,20 +2298,25 @@ ngx_http_s3_kms_copy_produce(ngx_http_s3_kms_copy_t *copy)
             copy->frame_size = unit;
         }
 
-        n = ngx_min(unit - copy->frame_fill, (size_t) (sb->last - sb->pos));
-        ngx_memcpy(copy->frame + copy->frame_fill, sb->pos, n);
-        copy->frame_fill += n;
-        sb->pos += n;
+        while (copy->frame_fill < unit) {
+            sb = ngx_http_s3_kms_copy_src_buf(copy);
 
-        if (copy->frame_fill < unit) {
-            if (copy->src_ended && sb->pos == sb->last) {
-                ngx_http_s3_kms_copy_fail(copy, S3_ERR_INTERNAL,
-                                          "The object cannot be decrypted.",
-                                          "the copy source ended early");
-                return NGX_ERROR;
+            if (sb == NULL) {
+                if (!ngx_http_s3_kms_copy_src_more(copy)) {
+                    ngx_http_s3_kms_copy_fail(copy, S3_ERR_INTERNAL,
+                                              "The object cannot be "
+                                              "decrypted.",
+                                              "the copy source ended early");
+                    return NGX_ERROR;
+                }
+
+                return NGX_AGAIN;
             }
 
-            return NGX_AGAIN;
+            n = ngx_min(unit - copy->frame_fill, (size_t) (sb->last - sb->pos));
+            ngx_memcpy(copy->frame + copy->frame_fill, sb->pos, n);
+            copy->frame_fill += n;
+            sb->pos += n;
         }
 
         copy->frame_fill = 0;
@@ -2795,15 +2796,7 @@ ngx_http_s3_kms_copy_filter_init(ngx_http_request_t *r,
     u = r->upstream;
 
     if (ctx->mode == NGX_HTTP_S3_KMS_BE_COPY_SRC) {
-        u->input_filter = ngx_http_s3_kms_copy_src_filter;
-        u->length = ctx->obj.stored;
-
-        if (u->length == 0) {
-            ctx->copy->src_ended = 1;
-            u->keepalive = !u->headers_in.connection_close;
-        }
-
-        return NGX_OK;
+        return NGX_DECLINED;        /* relayed to the body filter */
     }
 
     /* the target: the backend's 2xx body (if any) is not the answer */

@@ -3508,6 +3508,15 @@ ngx_http_s3_kms_gw_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_chain_t                 *cl;
     ngx_http_s3_kms_gw_ctx_t    *ctx;
 
+    if (r != r->main) {
+        ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+        if (ctx && ctx->mode == NGX_HTTP_S3_KMS_BE_COPY_SRC) {
+            /* a copy's source: its body goes into the target's */
+            return ngx_http_s3_kms_copy_src_body(r, ctx, in);
+        }
+    }
+
     ctx = ngx_http_s3_kms_gw_filter_ctx(r, 0);
 
     if (ctx == NULL || !ctx->error_sent) {

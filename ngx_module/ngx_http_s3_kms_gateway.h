@@ -285,6 +285,8 @@ ngx_int_t ngx_http_s3_kms_copy_sub_handler(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *pctx);
 ngx_int_t ngx_http_s3_kms_copy_src_headers(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_copy_src_body(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_chain_t *in);
 ngx_int_t ngx_http_s3_kms_copy_filter_init(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 ngx_int_t ngx_http_s3_kms_copy_be_start(ngx_http_request_t *r,
