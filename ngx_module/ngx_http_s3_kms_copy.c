@@ -1979,7 +1979,7 @@ ngx_http_s3_kms_copy_pump(ngx_http_s3_kms_copy_t *copy)
     ngx_http_s3_kms_gw_ctx_t  *ctx = copy->ctx;
 
     if (!copy->put_ready || copy->failed || copy->answered
-        || copy->put_finished || copy->body_done)
+        || copy->put_finished)
     {
         return;
     }
@@ -1988,7 +1988,13 @@ ngx_http_s3_kms_copy_pump(ngx_http_s3_kms_copy_t *copy)
     c = u->peer.connection;
     sb = NULL;
 
+    /* once the body is all handed over, only what is left to write */
+
     for ( ;; ) {
+
+        if (copy->body_done) {
+            break;
+        }
 
         /* 1. plaintext waiting: into the encryptor */
 
