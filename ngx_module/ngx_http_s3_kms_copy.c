@@ -1971,6 +1971,7 @@ ngx_http_s3_kms_copy_pump(ngx_http_s3_kms_copy_t *copy)
 {
     size_t                     consumed, written, avail;
     ngx_int_t                  rc;
+    ngx_uint_t                 starved;
     ngx_buf_t                 *ob, *sb;
     s3_objfmt_rc_t             orc;
     ngx_connection_t          *c;
@@ -1989,6 +1990,10 @@ ngx_http_s3_kms_copy_pump(ngx_http_s3_kms_copy_t *copy)
     sb = NULL;
 
     /* once the body is all handed over, only what is left to write */
+
+again:
+
+    starved = 0;
 
     for ( ;; ) {
 
@@ -2023,7 +2028,8 @@ ngx_http_s3_kms_copy_pump(ngx_http_s3_kms_copy_t *copy)
         if (avail) {
             ob = ngx_http_s3_kms_copy_obuf(copy);
             if (ob == NULL) {
-                break;                  /* all in flight */
+                starved = 1;            /* all in flight */
+                break;
             }
 
             orc = s3_objfmt_enc_process(ctx->enc, copy->plain, avail,
@@ -2139,6 +2145,7 @@ ngx_http_s3_kms_copy_pump(ngx_http_s3_kms_copy_t *copy)
         if (copy->released && !copy->body_done) {
             ob = ngx_http_s3_kms_copy_obuf(copy);
             if (ob == NULL) {
+                starved = 1;
                 break;
             }
 
@@ -2201,8 +2208,14 @@ ngx_http_s3_kms_copy_pump(ngx_http_s3_kms_copy_t *copy)
             goto failed;
         }
 
-    } else if (c->write->timer_set) {
-        ngx_del_timer(c->write);
+    } else {
+        if (c->write->timer_set) {
+            ngx_del_timer(c->write);
+        }
+
+        if (starved) {
+            goto again;             /* written at once: room again */
+        }
     }
 
     /* the answer's wait starts again with each write */
