@@ -190,7 +190,7 @@ static ngx_int_t ngx_http_s3_kms_copy_discard_filter(void *data,
 static ngx_uint_t  ngx_http_s3_kms_copy_tag;
 
 
-/* ---- the request ---------------------------------------------------------------- */
+/* ---- the request --------------------------------------------------------- */
 
 ngx_int_t
 ngx_http_s3_kms_copy_handler(ngx_http_request_t *r,
@@ -495,7 +495,8 @@ ngx_http_s3_kms_copy_index_reply(void *data, redisReply *reply)
             ngx_memcpy(v.data, ev->str, v.len);
             v.data[v.len] = '\0';
 
-#define is(lit)  (f.len == sizeof(lit) - 1 && ngx_strncmp(f.data, lit, f.len) == 0)
+#define is(lit)  (f.len == sizeof(lit) - 1                                    \
+                  && ngx_strncmp(f.data, lit, f.len) == 0)
 
             if (is("etag")) {
                 copy->idx_etag = v;
@@ -552,7 +553,6 @@ ngx_http_s3_kms_copy_plan(ngx_http_request_t *r, ngx_http_s3_kms_copy_t *copy)
     uint64_t                   plain_total, stored_total;
     ngx_uint_t                 i, n;
     s3_objfmt_hdr_t            h;
-    s3_request_t              *s3 = copy->ctx->s3;
 
     if (!copy->index_hit) {
         return NGX_OK;
@@ -624,8 +624,6 @@ ngx_http_s3_kms_copy_plan(ngx_http_request_t *r, ngx_http_s3_kms_copy_t *copy)
     {
         goto stale;
     }
-
-    (void) s3;
 
     return NGX_OK;
 
@@ -708,7 +706,7 @@ ngx_http_s3_kms_copy_range(ngx_http_s3_kms_copy_t *copy)
 }
 
 
-/* ---- the source's GET ------------------------------------------------------------ */
+/* ---- the source's GET ---------------------------------------------------- */
 
 static ngx_int_t
 ngx_http_s3_kms_copy_src_start(ngx_http_request_t *r,
@@ -1521,7 +1519,7 @@ ngx_http_s3_kms_copy_src_done(ngx_http_request_t *r, void *data,
 }
 
 
-/* ---- the main request's side ------------------------------------------------ */
+/* ---- the main request's side --------------------------------------------- */
 
 static void
 ngx_http_s3_kms_copy_post(ngx_http_s3_kms_copy_t *copy)
@@ -1875,7 +1873,7 @@ ngx_http_s3_kms_copy_target(ngx_http_request_t *r,
 }
 
 
-/* ---- the target's PUT ------------------------------------------------------- */
+/* ---- the target's PUT ---------------------------------------------------- */
 
 ngx_int_t
 ngx_http_s3_kms_copy_be_start(ngx_http_request_t *r,
@@ -2521,7 +2519,7 @@ ngx_http_s3_kms_copy_emit(ngx_http_s3_kms_copy_t *copy)
 }
 
 
-/* ---- the end -------------------------------------------------------------------- */
+/* ---- the end ------------------------------------------------------------- */
 
 static void
 ngx_http_s3_kms_copy_fail(ngx_http_s3_kms_copy_t *copy, s3_err_t err,
