@@ -445,6 +445,11 @@ ngx_http_s3_kms_be_start(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
         return NGX_DONE;
     }
 
+    if (ctx->copy && ctx->mode == NGX_HTTP_S3_KMS_BE_PUT) {
+        /* a copy's body: pumped from its source (copy.c) */
+        return ngx_http_s3_kms_copy_be_start(r, ctx);
+    }
+
     if (ctx->mode == NGX_HTTP_S3_KMS_BE_PUT) {
 
         /* the body streams through ngx_http_s3_kms_body_filter */
@@ -1120,7 +1125,10 @@ ngx_http_s3_kms_be_keep_header(ngx_http_request_t *r,
 
         slash = ngx_strlchr(h->value.data, h->value.data + h->value.len, '/');
 
-        if (ctx->mode == NGX_HTTP_S3_KMS_BE_PROBE && slash != NULL) {
+        if ((ctx->mode == NGX_HTTP_S3_KMS_BE_PROBE
+             || ctx->mode == NGX_HTTP_S3_KMS_BE_COPY_SRC)
+            && slash != NULL)
+        {
             o->total = ngx_atoof(slash + 1,
                                  h->value.data + h->value.len - slash - 1);
         }
@@ -1167,6 +1175,10 @@ ngx_http_s3_kms_be_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
 
     if (ctx == NULL) {
         return;
+    }
+
+    if (ctx->copy && ctx->mode == NGX_HTTP_S3_KMS_BE_PUT) {
+        ngx_http_s3_kms_copy_finalize(r, ctx, rc);
     }
 
     if (ctx->mode == NGX_HTTP_S3_KMS_BE_PUT && rc == 0
@@ -1226,6 +1238,13 @@ ngx_http_s3_kms_be_filter_init(void *data)
     {
         u->length = 0;
         u->keepalive = !u->headers_in.connection_close;
+        return NGX_OK;
+    }
+
+    if (ctx->copy && (ctx->mode == NGX_HTTP_S3_KMS_BE_COPY_SRC
+                      || ctx->mode == NGX_HTTP_S3_KMS_BE_PUT)
+        && ngx_http_s3_kms_copy_filter_init(r, ctx) == NGX_OK)
+    {
         return NGX_OK;
     }
 

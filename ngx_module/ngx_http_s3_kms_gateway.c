@@ -37,8 +37,6 @@ static ngx_int_t ngx_http_s3_kms_gw_be_path(ngx_http_request_t *r,
 static ngx_int_t ngx_http_s3_kms_gw_pass(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r);
-static ngx_int_t ngx_http_s3_kms_gw_put(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_put_defaults(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_gw_put_key_start(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
@@ -226,6 +224,11 @@ ngx_http_s3_kms_gateway_handler(ngx_http_request_t *r)
                 rc = ngx_http_s3_kms_mpu_complete(r, ctx);
                 break;
 
+            case S3_OP_COPY_OBJECT:
+            case S3_OP_UPLOAD_PART_COPY:
+                rc = ngx_http_s3_kms_copy_handler(r, ctx);
+                break;
+
             default:
                 ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_NOT_IMPLEMENTED,
                                         "This operation is not supported by "
@@ -288,6 +291,10 @@ ngx_http_s3_kms_gw_finish(ngx_http_request_t *r,
     if (rc == NGX_DONE) {
         ngx_http_finalize_request(r, NGX_DONE);
         return;
+    }
+
+    if (ctx->copy) {
+        ngx_http_s3_kms_copy_stop(ctx);     /* its source's GET ends */
     }
 
     if (rc == NGX_ERROR || rc == NGX_OK) {
@@ -684,6 +691,10 @@ ngx_http_s3_kms_gw_forward_headers(ngx_http_request_t *r,
         if (n > 11 && ngx_strncasecmp((u_char *) h->name.data,
                                       (u_char *) "x-amz-meta-", 11) == 0)
         {
+            if (ctx->copy && ngx_http_s3_kms_copy_skip_header(ctx, h)) {
+                continue;
+            }
+
             goto forward;
         }
 
@@ -712,6 +723,10 @@ ngx_http_s3_kms_gw_forward_headers(ngx_http_request_t *r,
 
         if (pass[k] == NULL) {
             continue;
+        }
+
+        if (ctx->copy && ngx_http_s3_kms_copy_skip_header(ctx, h)) {
+            continue;               /* COPY: the source's instead */
         }
 
         if (k == sizeof(pass) / sizeof(pass[0]) - 2) {
@@ -1023,7 +1038,7 @@ ngx_http_s3_kms_gw_put_payload(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 {
     ngx_int_t                     rc, n;
@@ -1033,10 +1048,14 @@ ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 
     ctx->mode = NGX_HTTP_S3_KMS_BE_PUT;
 
-    rc = ngx_http_s3_kms_gw_put_payload(r, ctx, lcf->frame_log2);
+    /* a copy's body is its source's, its length known (copy.c) */
 
-    if (rc != NGX_OK) {
-        return rc;
+    if (ctx->copy == NULL) {
+        rc = ngx_http_s3_kms_gw_put_payload(r, ctx, lcf->frame_log2);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
     }
 
     /* without SSE headers: the bucket's default (Redis), the location's */
@@ -1789,6 +1808,14 @@ ngx_http_s3_kms_gw_probe_handler(ngx_http_request_t *r)
 
     pctx = ngx_http_get_module_ctx(r->main, ngx_http_s3_kms_module);
 
+    if (pctx != NULL && pctx->copy) {
+        ngx_int_t  rc = ngx_http_s3_kms_copy_sub_handler(r, pctx);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
     if (pctx != NULL && pctx->mpu) {
         ngx_int_t  rc = ngx_http_s3_kms_mpu_sub_handler(r, pctx);
 
@@ -2274,6 +2301,9 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
 
     switch (ctx->mode) {
 
+    case NGX_HTTP_S3_KMS_BE_COPY_SRC:
+        return ngx_http_s3_kms_copy_src_headers(r, ctx);
+
     case NGX_HTTP_S3_KMS_BE_PROBE:
     case NGX_HTTP_S3_KMS_BE_LIST:
         /*
@@ -2381,6 +2411,12 @@ ngx_http_s3_kms_gw_response_headers(ngx_http_request_t *r,
         }
 
         u->headers_in.content_length_n = 0;
+
+        if (ctx->copy) {
+            /* CopyObjectResult, CopyPartResult */
+            return ngx_http_s3_kms_copy_response(r, ctx);
+        }
+
         return NGX_OK;
 
     case NGX_HTTP_S3_KMS_BE_HEAD:
@@ -3472,6 +3508,15 @@ ngx_http_s3_kms_gw_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_chain_t                 *cl;
     ngx_http_s3_kms_gw_ctx_t    *ctx;
 
+    if (r != r->main) {
+        ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+        if (ctx && ctx->mode == NGX_HTTP_S3_KMS_BE_COPY_SRC) {
+            /* a copy's source: its body goes into the target's */
+            return ngx_http_s3_kms_copy_src_body(r, ctx, in);
+        }
+    }
+
     ctx = ngx_http_s3_kms_gw_filter_ctx(r, 0);
 
     if (ctx == NULL || !ctx->error_sent) {
@@ -3581,5 +3626,9 @@ ngx_http_s3_kms_gw_cleanup(void *data)
 
     if (ctx->mpu) {
         ngx_http_s3_kms_mpu_cleanup(ctx);
+    }
+
+    if (ctx->copy) {
+        ngx_http_s3_kms_copy_cleanup(ctx);
     }
 }

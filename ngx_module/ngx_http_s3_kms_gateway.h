@@ -22,6 +22,9 @@ typedef struct ngx_http_s3_kms_mpu_s  ngx_http_s3_kms_mpu_t;
 /* bucket default encryption and S3 Bucket Keys (bucket.c) */
 typedef struct ngx_http_s3_kms_bkt_s  ngx_http_s3_kms_bkt_t;
 
+/* CopyObject and UploadPartCopy (copy.c) */
+typedef struct ngx_http_s3_kms_copy_s  ngx_http_s3_kms_copy_t;
+
 
 /* what the backend request is for, so what its response becomes */
 typedef enum {
@@ -30,7 +33,9 @@ typedef enum {
     NGX_HTTP_S3_KMS_BE_GET,          /* GetObject, decrypted */
     NGX_HTTP_S3_KMS_BE_HEAD,         /* HeadObject, headers rewritten */
     NGX_HTTP_S3_KMS_BE_PROBE,        /* subrequest: metadata and header */
-    NGX_HTTP_S3_KMS_BE_LIST          /* subrequest: a listing, kept whole */
+    NGX_HTTP_S3_KMS_BE_LIST,         /* subrequest: a listing, kept whole */
+    NGX_HTTP_S3_KMS_BE_COPY_SRC      /* subrequest: a copy's source, read
+                                        by copy.c's filter */
 } ngx_http_s3_kms_be_mode_e;
 
 
@@ -165,6 +170,9 @@ typedef struct {
 
     /* bucket.c's state: default encryption, bucket keys, DeleteObjects */
     ngx_http_s3_kms_bkt_t       *bkt;
+
+    /* CopyObject, UploadPartCopy: the target's request and the source's */
+    ngx_http_s3_kms_copy_t      *copy;
 } ngx_http_s3_kms_gw_ctx_t;
 
 
@@ -208,6 +216,10 @@ void ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 ngx_int_t ngx_http_s3_kms_gw_header_add(ngx_http_request_t *r,
     const char *name, u_char *value, size_t len);
+
+/* PutObject from the bucket default on; for a copy, no client body */
+ngx_int_t ngx_http_s3_kms_gw_put(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
 
 /* backend.c */
 ngx_int_t ngx_http_s3_kms_be_start(ngx_http_request_t *r,
@@ -254,6 +266,39 @@ ngx_int_t ngx_http_s3_kms_mpu_next(ngx_http_request_t *r,
 ngx_int_t ngx_http_s3_kms_mpu_end(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 void ngx_http_s3_kms_mpu_cleanup(ngx_http_s3_kms_gw_ctx_t *ctx);
+
+/* UploadPartCopy: UploadPart with ctx->plain_len set, no client body */
+ngx_int_t ngx_http_s3_kms_mpu_part_copy(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+
+/*
+ * copy.c: CopyObject and UploadPartCopy.  The handler (NGX_AGAIN, or an
+ * error the caller answers); hooks for the gateway and the backend:
+ * the source's subrequest (NGX_DECLINED: not a copy's), its response
+ * headers and body filter, the target's PUT started with its body pumped
+ * from the source, its answer (CopyObjectResult), its end, the headers
+ * COPY keeps from the request, the request's answer, the pool's end.
+ */
+ngx_int_t ngx_http_s3_kms_copy_handler(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_copy_sub_handler(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *pctx);
+ngx_int_t ngx_http_s3_kms_copy_src_headers(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_copy_src_body(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_chain_t *in);
+ngx_int_t ngx_http_s3_kms_copy_filter_init(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_copy_be_start(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+ngx_int_t ngx_http_s3_kms_copy_response(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+void ngx_http_s3_kms_copy_finalize(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_int_t rc);
+ngx_uint_t ngx_http_s3_kms_copy_skip_header(ngx_http_s3_kms_gw_ctx_t *ctx,
+    s3_header_t *h);
+void ngx_http_s3_kms_copy_stop(ngx_http_s3_kms_gw_ctx_t *ctx);
+void ngx_http_s3_kms_copy_cleanup(ngx_http_s3_kms_gw_ctx_t *ctx);
 
 /*
  * bucket.c: PutBucketEncryption, GetBucketEncryption,

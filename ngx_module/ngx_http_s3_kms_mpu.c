@@ -4220,3 +4220,37 @@ ngx_http_s3_kms_mpu_cleanup(ngx_http_s3_kms_gw_ctx_t *ctx)
         }
     }
 }
+
+
+/* ---- UploadPartCopy (for copy.c) ----------------------------------------------- */
+
+/*
+ * UploadPart for a part copied from another object: the same state, key
+ * and segment as ngx_http_s3_kms_mpu_part(), with the part's plaintext
+ * length (ctx->plain_len) known from the source instead of a client body,
+ * which copy.c pumps into the backend request.
+ */
+
+ngx_int_t
+ngx_http_s3_kms_mpu_part_copy(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    ngx_http_s3_kms_mpu_t  *mpu;
+
+    mpu = ngx_http_s3_kms_mpu_new(r, ctx);
+    if (mpu == NULL || ngx_http_s3_kms_mpu_ids(r, ctx, mpu) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->mode = NGX_HTTP_S3_KMS_BE_PUT;
+
+    if (ngx_http_s3_kms_mpu_ready(r, ctx) != NGX_OK
+        || ngx_http_s3_kms_mpu_send_state(r, ctx, 0, NULL,
+                                          ngx_http_s3_kms_mpu_part_state)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_AGAIN;
+}
