@@ -291,6 +291,32 @@ is($r->{status}, 200, 'CompleteMultipartUpload of the copied parts') or diag $r-
 $r = get('parts');
 ok($r->{status} == 200 && $r->{body} eq $want, '... the object is the ranges, in order');
 
+# an upload with an S3 Bucket Key: the copied part is encrypted under the
+# key derived from the bucket key and the upload's salt, as UploadPart's
+$r = $t->s3_request(method => 'POST', bucket => $B, key => 'bk-parts',
+                    query => { uploads => '' },
+                    headers => { sse($kb->{KeyId}),
+                                 'x-amz-server-side-encryption-bucket-key-enabled' => 'true' });
+my ($bk_upload) = ($r->{body} // '') =~ m{<UploadId>([^<]+)</UploadId>};
+ok($bk_upload, 'CreateMultipartUpload with a bucket key') or diag $r->{body};
+$r = $t->s3_request(method => 'PUT', bucket => $B, key => 'bk-parts',
+                    query => { partNumber => 1, uploadId => $bk_upload },
+                    headers => { 'x-amz-copy-source' => "/$B/dst",
+                                 'x-amz-copy-source-range' => 'bytes=0-99999' });
+is($r->{status}, 200, 'UploadPartCopy into a bucket-key upload') or diag $r->{body};
+is($r->{headers}{'x-amz-server-side-encryption-bucket-key-enabled'}, 'true',
+   '... answered with -bucket-key-enabled: true');
+my ($bk_etag) = ($r->{body} // '') =~ m{<ETag>&quot;(.+?)&quot;</ETag>};
+$r = $t->s3_request(method => 'POST', bucket => $B, key => 'bk-parts',
+                    query => { uploadId => $bk_upload },
+                    body => '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>'
+                            . "<ETag>\"$bk_etag\"</ETag></Part></CompleteMultipartUpload>");
+is($r->{status}, 200, '... completed') or diag $r->{body};
+ok(meta('bk-parts')->{'x-amz-meta-ssek-bk'}, '... stored with x-amz-meta-ssek-bk');
+$r = get('bk-parts');
+ok($r->{status} == 200 && $r->{body} eq substr($data, 0, 100000),
+   '... and reads back as the source range') or diag $r->{status};
+
 $r = $t->s3_request(method => 'PUT', bucket => $B, key => 'parts',
                     query => { partNumber => 9, uploadId => $upload },
                     headers => { 'x-amz-copy-source' => "/$B/dst",

@@ -146,6 +146,13 @@ is($r->{status}, 200, 'PUT through TLS to the backend, its certificate verified'
 $r = req(method => 'GET', bucket => 'tls-bucket', key => 'secret');
 is(sha256_hex($r->{body} // ''), sha256_hex($body),
    'and back, byte-identical') or diag "$r->{status} " . substr($r->{body} // '', 0, 300);
+$r = req(method => 'PUT', bucket => 'tls-bucket', key => 'secret-copy',
+         headers => { 'x-amz-copy-source' => '/tls-bucket/secret' });
+is($r->{status}, 200, 'CopyObject with the source and the target at the TLS backend')
+    or diag $r->{body};
+$r = req(method => 'GET', bucket => 'tls-bucket', key => 'secret-copy');
+is(sha256_hex($r->{body} // ''), sha256_hex($body), '... the copy reads back')
+    or diag "$r->{status} " . substr($r->{body} // '', 0, 300);
 
 $r = $t->run(['aws', 's3api', 'create-bucket', '--bucket', 'tls-wrong-ca',
               '--endpoint-url', "https://localhost:$tls_port"],
