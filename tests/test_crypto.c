@@ -231,6 +231,31 @@ base64_is_strict(void **state)
 }
 
 
+/* kms_wipe clears exactly the bytes asked for, at any length and offset */
+static void
+wipe_clears_exactly_the_range(void **state)
+{
+    size_t         len, off, i;
+    unsigned char  buf[300];
+
+    (void) state;
+
+    for (len = 0; len <= 260; len += 13) {
+        for (off = 0; off < 8; off += 3) {
+            memset(buf, 0xa5, sizeof(buf));
+            kms_wipe(buf + off, len);
+
+            for (i = 0; i < sizeof(buf); i++) {
+                assert_int_equal(buf[i],
+                                 i >= off && i < off + len ? 0 : 0xa5);
+            }
+        }
+    }
+
+    kms_wipe(NULL, 16);                 /* no-op, no crash */
+}
+
+
 int
 main(void)
 {
@@ -239,6 +264,7 @@ main(void)
         cmocka_unit_test(wycheproof_hkdf_sha256),
         cmocka_unit_test(wycheproof_hmac_sha256),
         cmocka_unit_test(base64_is_strict),
+        cmocka_unit_test(wipe_clears_exactly_the_range),
     };
 
     return UNIT_RUN(tests);
