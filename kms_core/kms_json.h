@@ -15,6 +15,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 
 #define KMS_JSON_MAX_DEPTH  64
 
@@ -59,8 +63,9 @@ kms_json_t *kms_json_get(const kms_json_t *v, const char *name);
  * The length of the run at p that a JSON string holds as it is: no
  * control character, '"' or '\\'; and no DEL (high = 0: what the writer
  * escapes) or no byte over 0x7f (high = 1: what the reader checks as
- * UTF-8).  Eight bytes at a time, where a request's strings and an audit
- * line's are plain text almost always.
+ * UTF-8).  Sixteen bytes at a time with SSE2 (any x86-64), else eight in
+ * a word, where a request's strings and an audit line's are plain text
+ * almost always.
  */
 static inline size_t
 kms_json_plain(const unsigned char *p, size_t n, int high)
@@ -70,7 +75,33 @@ kms_json_plain(const unsigned char *p, size_t n, int high)
     const uint64_t   ones = 0x0101010101010101ULL;
     const uint64_t   top = 0x8080808080808080ULL;
 
-    for (i = 0; i + 8 <= n; i += 8) {
+    i = 0;
+
+#ifdef __SSE2__
+    {
+        int      m;
+        __m128i  x, bad;
+
+        for ( /* void */ ; i + 16 <= n; i += 16) {
+            x = _mm_loadu_si128((const __m128i *) (const void *) (p + i));
+
+            /* x <= 0x1f unsigned: min(x, 0x1f) == x */
+            bad = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
+            bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
+            bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+            bad = _mm_or_si128(bad,
+                               high ? _mm_cmplt_epi8(x, _mm_setzero_si128())
+                                    : _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
+
+            m = _mm_movemask_epi8(bad);
+            if (m) {
+                return i + (size_t) __builtin_ctz((unsigned) m);
+            }
+        }
+    }
+#endif
+
+    for ( /* void */ ; i + 8 <= n; i += 8) {
         memcpy(&w, p + i, 8);
 
         /* exact for "some byte is": < 0x20, '"', '\\', 0x7f */
