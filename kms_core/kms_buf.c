@@ -299,19 +299,16 @@ kms_uuid_parse(const char *s, size_t len, unsigned char id[KMS_ID_LEN])
 void
 kms_uuid_text(const unsigned char id[KMS_ID_LEN], char *out)
 {
-    static const char  hex[] = "0123456789abcdef";
-    size_t             i;
-    char              *p = out;
-
-    for (i = 0; i < KMS_ID_LEN; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) {
-            *p++ = '-';
-        }
-        *p++ = hex[id[i] >> 4];
-        *p++ = hex[id[i] & 15];
-    }
-
-    *p = '\0';
+    /* 8-4-4-4-12 digits; each kms_hex()'s NUL is overwritten by a dash */
+    kms_hex(id, 4, out);
+    out[8] = '-';
+    kms_hex(id + 4, 2, out + 9);
+    out[13] = '-';
+    kms_hex(id + 6, 2, out + 14);
+    out[18] = '-';
+    kms_hex(id + 8, 2, out + 19);
+    out[23] = '-';
+    kms_hex(id + 10, 6, out + 24);
 }
 
 

@@ -192,14 +192,18 @@ s3_eq(s3_str_t a, const char *lit)
 int
 s3_str_caseeq(s3_str_t a, const char *lit)
 {
-    size_t  i, n = strlen(lit);
+    size_t    i, n = strlen(lit);
+    unsigned  x, y;
 
     if (a.len != n) {
         return 0;
     }
 
+    /* names come lowercase, as the literals: fold only where bytes differ */
     for (i = 0; i < n; i++) {
-        if (s3_lower(a.data[i]) != s3_lower((unsigned char) lit[i])) {
+        x = a.data[i];
+        y = (unsigned char) lit[i];
+        if (x != y && s3_lower(x) != s3_lower(y)) {
             return 0;
         }
     }
@@ -222,8 +226,13 @@ s3_casecmp(s3_str_t a, s3_str_t b)
     unsigned  x, y;
 
     for (i = 0; i < n; i++) {
-        x = s3_lower(a.data[i]);
-        y = s3_lower(b.data[i]);
+        x = a.data[i];
+        y = b.data[i];
+        if (x == y) {
+            continue;
+        }
+        x = s3_lower(x);
+        y = s3_lower(y);
         if (x != y) {
             return x < y ? -1 : 1;
         }
@@ -1177,6 +1186,29 @@ s3_parse_credential(s3_sigv4_auth_t *a, s3_str_t cred)
 }
 
 
+/*
+ * HTTP token characters (RFC 9110): visible ASCII but for the separators
+ * "(),/:;<=>?@[\]{} and the double quote; a table, not a strchr() per byte.
+ */
+static const unsigned char  s3_token[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+    ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1
+};
+
+
 /* insertion sort, case-insensitive; 0 if a name repeats */
 static int
 s3_sort_names(s3_str_t *names, size_t n)
@@ -1229,9 +1261,7 @@ s3_parse_signed_headers(s3_sigv4_auth_t *a, s3_str_t list)
         }
 
         for (q = p; q < semi; q++) {
-            /* an HTTP token character */
-            if (*q <= ' ' || *q >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", *q))
-            {
+            if (!s3_token[*q]) {
                 return S3_SIGV4_BAD_SIGNED_HEADERS;
             }
         }

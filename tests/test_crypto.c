@@ -231,6 +231,60 @@ base64_is_strict(void **state)
 }
 
 
+/* kms_hex: every byte value as two lowercase digits, NUL-terminated */
+static void
+hex_gives_two_lowercase_digits_per_byte(void **state)
+{
+    size_t         i;
+    char           out[2 * 256 + 1], ref[3];
+    unsigned char  in[256];
+
+    (void) state;
+
+    for (i = 0; i < 256; i++) {
+        in[i] = (unsigned char) (255 - i);
+    }
+
+    memset(out, 'x', sizeof(out));
+    kms_hex(in, sizeof(in), out);
+
+    for (i = 0; i < 256; i++) {
+        snprintf(ref, sizeof(ref), "%02x", (unsigned) in[i]);
+        assert_memory_equal(out + 2 * i, ref, 2);
+    }
+    assert_int_equal(out[512], '\0');
+
+    out[0] = 'x';
+    kms_hex(in, 0, out);
+    assert_int_equal(out[0], '\0');
+}
+
+
+/* kms_wipe clears exactly the bytes asked for, at any length and offset */
+static void
+wipe_clears_exactly_the_range(void **state)
+{
+    size_t         len, off, i;
+    unsigned char  buf[300];
+
+    (void) state;
+
+    for (len = 0; len <= 260; len += 13) {
+        for (off = 0; off < 8; off += 3) {
+            memset(buf, 0xa5, sizeof(buf));
+            kms_wipe(buf + off, len);
+
+            for (i = 0; i < sizeof(buf); i++) {
+                assert_int_equal(buf[i],
+                                 i >= off && i < off + len ? 0 : 0xa5);
+            }
+        }
+    }
+
+    kms_wipe(NULL, 16);                 /* no-op, no crash */
+}
+
+
 int
 main(void)
 {
@@ -239,6 +293,8 @@ main(void)
         cmocka_unit_test(wycheproof_hkdf_sha256),
         cmocka_unit_test(wycheproof_hmac_sha256),
         cmocka_unit_test(base64_is_strict),
+        cmocka_unit_test(wipe_clears_exactly_the_range),
+        cmocka_unit_test(hex_gives_two_lowercase_digits_per_byte),
     };
 
     return UNIT_RUN(tests);

@@ -716,6 +716,27 @@ credentials_may_not_use_the_reserved_account(void **state)
 }
 
 
+/* a UUID's text: 8-4-4-4-12 lowercase digits, read back to the same bytes */
+static void
+uuid_text_is_canonical_and_parses_back(void **state)
+{
+    static const unsigned char  id[KMS_ID_LEN] = {
+        0x12, 0x34, 0xab, 0xcd, 0xef, 0x01, 0x4a, 0xbc,
+        0x89, 0xde, 0x00, 0xff, 0x10, 0x20, 0x30, 0x9f
+    };
+    char           text[KMS_ID_TEXT_LEN + 1];
+    unsigned char  back[KMS_ID_LEN];
+
+    (void) state;
+
+    memset(text, 'x', sizeof(text));
+    kms_uuid_text(id, text);
+    assert_string_equal(text, "1234abcd-ef01-4abc-89de-00ff1020309f");
+    assert_int_equal(kms_uuid_parse(text, strlen(text), back), 0);
+    assert_memory_equal(back, id, KMS_ID_LEN);
+}
+
+
 int
 main(void)
 {
@@ -734,6 +755,7 @@ main(void)
         T(gateway_kms_calls_cannot_reach_it),
         T(no_policy_is_asked),
         T(credentials_may_not_use_the_reserved_account),
+        T(uuid_text_is_canonical_and_parses_back),
 #undef T
     };
 

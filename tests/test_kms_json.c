@@ -242,7 +242,7 @@ mutations_agree_with_jansson(void **state)
 
 
 /*
- * Runs of plain text are read and written eight bytes at a time: every
+ * Runs of plain text are read and written 16 or 8 bytes at a time: every
  * kind of byte that ends a run, at every offset of strings up to 40 bytes
  * long, must be read as jansson reads it and written as one byte at a
  * time would escape it.
@@ -347,6 +347,27 @@ plain_runs_read_and_written_as_bytewise(void **state)
                                         sizeof(str), 1), len);
         assert_int_equal(kms_json_plain((const unsigned char *) str,
                                         len + 1, 0), len + 1);
+        /* the bounds of each class, in every lane of a 16-byte block */
+        str[len] = '\0';
+        assert_int_equal(kms_json_plain((const unsigned char *) str,
+                                        sizeof(str), 0), len);
+        str[len] = 0x1f;
+        assert_int_equal(kms_json_plain((const unsigned char *) str,
+                                        sizeof(str), 0), len);
+        str[len] = '\\';
+        assert_int_equal(kms_json_plain((const unsigned char *) str,
+                                        sizeof(str), 0), len);
+        str[len] = 0x20;
+        assert_int_equal(kms_json_plain((const unsigned char *) str,
+                                        sizeof(str), 1), sizeof(str));
+        str[len] = 0x7e;
+        assert_int_equal(kms_json_plain((const unsigned char *) str,
+                                        sizeof(str), 1), sizeof(str));
+        str[len] = (char) 0xff;
+        assert_int_equal(kms_json_plain((const unsigned char *) str,
+                                        sizeof(str), 0), sizeof(str));
+        assert_int_equal(kms_json_plain((const unsigned char *) str,
+                                        sizeof(str), 1), len);
         str[len] = 'a';
     }
 }

@@ -1399,6 +1399,22 @@ authorization_header_parser_negatives(void **state)
           S3_ERR_AUTH_HEADER_MALFORMED, S3_SIGV4_BAD_SIGNED_HEADERS },
         { ALG CRED ", SignedHeaders=host:range, " SIG,
           S3_ERR_AUTH_HEADER_MALFORMED, S3_SIGV4_BAD_SIGNED_HEADERS },
+        { ALG CRED ", SignedHeaders=host;x(y), " SIG,
+          S3_ERR_AUTH_HEADER_MALFORMED, S3_SIGV4_BAD_SIGNED_HEADERS },
+        { ALG CRED ", SignedHeaders=host;x\"y, " SIG,
+          S3_ERR_AUTH_HEADER_MALFORMED, S3_SIGV4_BAD_SIGNED_HEADERS },
+        { ALG CRED ", SignedHeaders=host;x@y, " SIG,
+          S3_ERR_AUTH_HEADER_MALFORMED, S3_SIGV4_BAD_SIGNED_HEADERS },
+        { ALG CRED ", SignedHeaders=host;x{y}, " SIG,
+          S3_ERR_AUTH_HEADER_MALFORMED, S3_SIGV4_BAD_SIGNED_HEADERS },
+        { ALG CRED ", SignedHeaders=host;x\\y, " SIG,
+          S3_ERR_AUTH_HEADER_MALFORMED, S3_SIGV4_BAD_SIGNED_HEADERS },
+        { ALG CRED ", SignedHeaders=host;x/y?z, " SIG,
+          S3_ERR_AUTH_HEADER_MALFORMED, S3_SIGV4_BAD_SIGNED_HEADERS },
+        { ALG CRED ", SignedHeaders=host;x\x7fy, " SIG,
+          S3_ERR_AUTH_HEADER_MALFORMED, S3_SIGV4_BAD_SIGNED_HEADERS },
+        { ALG CRED ", SignedHeaders=host;x\xc3\xa9, " SIG,
+          S3_ERR_AUTH_HEADER_MALFORMED, S3_SIGV4_BAD_SIGNED_HEADERS },
         /* scope */
         { ALG "Credential=" EX_AKID "/20130524/us-east-1/s3/aws5_request, "
           SH ", " SIG,
@@ -1424,6 +1440,10 @@ authorization_header_parser_negatives(void **state)
           S3_ERR_SIGNATURE_MISMATCH, S3_SIGV4_MISMATCH },
         { ALG CRED ", SignedHeaders=host;range;x-amz-content-sha256;"
           "x-amz-date;x-amz-meta-absent, " SIG,
+          S3_ERR_SIGNATURE_MISMATCH, S3_SIGV4_MISMATCH },
+        /* every token character is a valid name character */
+        { ALG CRED ", SignedHeaders=host;range;x-amz-content-sha256;"
+          "x-amz-date;x-!#$%&'*+.^_`|~09az, " SIG,
           S3_ERR_SIGNATURE_MISMATCH, S3_SIGV4_MISMATCH },
     };
 
