@@ -928,17 +928,11 @@ kms_ct_equal(const void *a, const void *b, size_t len)
 }
 
 
-/*
- * glibc's explicit_bzero(): its optimised memset behind a compiler barrier,
- * as sure as OPENSSL_cleanse() not to be optimised away, where OpenSSL 3.0's
- * cleanse on x86-64 clears a byte at a time (about 1.7k instructions per
- * KMS call went to it).
- */
 void
 kms_wipe(void *p, size_t len)
 {
     if (p != NULL && len) {
-        explicit_bzero(p, len);
+        OPENSSL_cleanse(p, len);
     }
 }
 
