@@ -32,6 +32,8 @@ NGX_SRCS    := $(sort $(wildcard ngx_module/*.c))
 LIB_HDRS    := $(wildcard kms_core/*.h s3/*.h)
 TEST_SRCS   := $(sort $(wildcard tests/test_*.c))
 TEST_BINS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+SAN_OBJS    := $(patsubst %.c,$(BUILD)/san/%.o,$(KMS_SRCS) $(S3_SRCS))
+JOBS        := $(shell nproc 2>/dev/null || echo 2)
 TOOL_SRCS   := $(sort $(wildcard tools/*.c))
 TOOL_BINS   := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -97,9 +99,14 @@ $(BUILD)/tools/%: tools/%.c $(KMS_SRCS) $(S3_SRCS) $(LIB_HDRS)
 
 # ---- unit tests (ASan + UBSan) ------------------------------------------
 
-$(BUILD)/tests/%: tests/%.c tests/unit.h $(KMS_SRCS) $(S3_SRCS) $(LIB_HDRS)
+# the libraries compiled once with the sanitizers, linked into every test
+$(BUILD)/san/%.o: %.c $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(KMS_SRCS) $(S3_SRCS) $(LIBS) -lcmocka
+	$(CC) $(TEST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c tests/unit.h $(SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(SAN_OBJS) $(LIBS) -lcmocka
 
 unit: $(TEST_BINS) $(TOOL_BINS)
 	@tools/run-tests --unit $(TEST_BINS)
@@ -112,11 +119,11 @@ e2e: build
 	@tools/run-tests --e2e t/*.t
 
 test: deps
-	@$(MAKE) -s build $(TEST_BINS)
+	@$(MAKE) -s -j$(JOBS) build $(TEST_BINS)
 	@tools/run-tests --unit $(TEST_BINS) --e2e t/*.t
 
 test-asan: deps
-	@$(MAKE) -s build $(ASAN_MODULE) $(TEST_BINS)
+	@$(MAKE) -s -j$(JOBS) build $(ASAN_MODULE) $(TEST_BINS)
 	@S3KMS_MODULE=$(ASAN_MODULE) S3KMS_ASAN=1 tools/run-tests --e2e t/*.t
 
 # ---- fuzzing ---------------------------------------------------------------
