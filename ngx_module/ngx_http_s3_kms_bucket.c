@@ -79,7 +79,7 @@ struct ngx_http_s3_kms_bk_cache_s {
 
 
 struct ngx_http_s3_kms_bkt_s {
-    ngx_http_s3_kms_bucket_done_pt  done;      /* bucket_default() */
+    ngx_http_s3_kms_bucket_next_pt  next;      /* bucket_default() */
 
     char                         arn[NGX_HTTP_S3_KMS_BUCKET_ARN_MAX];
     size_t                       arn_len;
@@ -332,7 +332,7 @@ ngx_http_s3_kms_bucket_redis_key(ngx_http_request_t *r,
 
 ngx_int_t
 ngx_http_s3_kms_bucket_default(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_http_s3_kms_bucket_done_pt done)
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_http_s3_kms_bucket_next_pt next)
 {
     const char                   *argv[5];
     size_t                        argvlen[5];
@@ -345,7 +345,7 @@ ngx_http_s3_kms_bucket_default(ngx_http_request_t *r,
     if (ctx->sse->mode == S3_SSE_AES256
         || (ctx->sse->mode == S3_SSE_KMS && ctx->sse->bucket_key != -1))
     {
-        return NGX_OK;          /* the request says everything */
+        return next(r, ctx);    /* the request says everything */
     }
 
     bkt = ngx_http_s3_kms_bucket_state(r, ctx);
@@ -368,7 +368,7 @@ ngx_http_s3_kms_bucket_default(ngx_http_request_t *r,
     argv[4] = "bk";
     argvlen[4] = 2;
 
-    bkt->done = done;
+    bkt->next = next;
 
     ctx->redis_req = ngx_http_s3_kms_redis_send(mcf->worker->redis, 5, argv,
                                       argvlen,
@@ -392,6 +392,7 @@ ngx_http_s3_kms_bucket_default_reply(void *data, redisReply *reply)
 {
     ngx_http_request_t  *r = data;
 
+    ngx_int_t                    rc;
     redisReply                  *alg, *key, *bk;
     s3_sse_mode_t                mode;
     ngx_connection_t            *c;
@@ -446,7 +447,11 @@ ngx_http_s3_kms_bucket_default_reply(void *data, redisReply *reply)
 
 done:
 
-    ctx->bkt->done(r);
+    rc = (ctx->error.err != S3_OK) ? NGX_ERROR : ctx->bkt->next(r, ctx);
+
+    if (rc != NGX_AGAIN) {
+        ngx_http_s3_kms_gw_finish(r, ctx, rc);
+    }
 
     ngx_http_run_posted_requests(c);
 }

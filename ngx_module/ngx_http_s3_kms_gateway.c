@@ -37,7 +37,6 @@ static ngx_int_t ngx_http_s3_kms_gw_be_path(ngx_http_request_t *r,
 static ngx_int_t ngx_http_s3_kms_gw_pass(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_pass_body(ngx_http_request_t *r);
-static void ngx_http_s3_kms_gw_put_defaults(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_gw_put_key_start(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_put_key(ngx_http_s3_kms_run_t *run);
@@ -1041,7 +1040,7 @@ ngx_http_s3_kms_gw_put_payload(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 {
-    ngx_int_t                     rc, n;
+    ngx_int_t                     rc;
     ngx_http_s3_kms_loc_conf_t   *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_s3_kms_module);
@@ -1060,31 +1059,8 @@ ngx_http_s3_kms_gw_put(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 
     /* without SSE headers: the bucket's default (Redis), the location's */
 
-    n = ngx_http_s3_kms_bucket_default(r, ctx,
-                                       ngx_http_s3_kms_gw_put_defaults);
-
-    if (n != NGX_OK) {
-        return n;
-    }
-
-    return ngx_http_s3_kms_gw_put_key_start(r, ctx);
-}
-
-
-static void
-ngx_http_s3_kms_gw_put_defaults(ngx_http_request_t *r)
-{
-    ngx_int_t                  rc;
-    ngx_http_s3_kms_gw_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
-
-    rc = (ctx->error.err != S3_OK) ? NGX_ERROR
-                                   : ngx_http_s3_kms_gw_put_key_start(r, ctx);
-
-    if (rc != NGX_AGAIN) {
-        ngx_http_s3_kms_gw_finish(r, ctx, rc);
-    }
+    return ngx_http_s3_kms_bucket_default(r, ctx,
+                                          ngx_http_s3_kms_gw_put_key_start);
 }
 
 

@@ -305,7 +305,8 @@ void ngx_http_s3_kms_copy_cleanup(ngx_http_s3_kms_gw_ctx_t *ctx);
  * DeleteBucketEncryption; the default encryption of requests without SSE
  * headers; S3 Bucket Keys; the index entries of DeleteObjects.
  */
-typedef void (*ngx_http_s3_kms_bucket_done_pt)(ngx_http_request_t *r);
+typedef ngx_int_t (*ngx_http_s3_kms_bucket_next_pt)(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
 
 ngx_int_t ngx_http_s3_kms_bucket_handler(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
@@ -318,13 +319,16 @@ void ngx_http_s3_kms_bucket_checked(ngx_http_request_t *r,
  * ssek:bucket:{BUCKET}), else the location's s3_kms_default_encryption,
  * where the request's headers leave them open: no
  * x-amz-server-side-encryption, or aws:kms without
- * -bucket-key-enabled.  NGX_OK: done, done() is not called; NGX_AGAIN:
- * done(r) is called once, later, from the event loop (ctx->error.err set
- * if it failed: answer ctx->error); NGX_ERROR: ctx->error says why.
- * Afterwards ctx->sse->mode S3_SSE_NONE means SSE-S3.
+ * -bucket-key-enabled; then goes on with next(r, ctx).  Returns what
+ * next() returns when the request's headers settled it, NGX_AGAIN when
+ * the default comes from Redis (next() then runs from the event loop,
+ * unless the lookup failed, and what it returns, or NGX_ERROR, goes to
+ * ngx_http_s3_kms_gw_finish() unless NGX_AGAIN), or NGX_ERROR
+ * (ctx->error says why).  Afterwards ctx->sse->mode S3_SSE_NONE means
+ * SSE-S3.
  */
 ngx_int_t ngx_http_s3_kms_bucket_default(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_http_s3_kms_bucket_done_pt done);
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_http_s3_kms_bucket_next_pt next);
 
 /*
  * S3 Bucket Keys, for a write with ctx->sse->mode S3_SSE_KMS and

@@ -210,7 +210,6 @@ static ngx_str_t ngx_http_s3_kms_mpu_core(u_char *p, size_t len);
 static ngx_int_t ngx_http_s3_kms_mpu_escape_query(ngx_http_request_t *r,
     ngx_str_t *out, const char *name, ngx_str_t *value);
 
-static void ngx_http_s3_kms_mpu_create_defaults(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_mpu_create_start(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_kms_mpu_create_bk(ngx_http_request_t *r,
@@ -1374,31 +1373,8 @@ ngx_http_s3_kms_mpu_create(ngx_http_request_t *r,
 
     /* without SSE headers: the bucket's default (Redis), the location's */
 
-    rc = ngx_http_s3_kms_bucket_default(r, ctx,
-                                        ngx_http_s3_kms_mpu_create_defaults);
-
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    return ngx_http_s3_kms_mpu_create_start(r, ctx);
-}
-
-
-static void
-ngx_http_s3_kms_mpu_create_defaults(ngx_http_request_t *r)
-{
-    ngx_int_t                  rc;
-    ngx_http_s3_kms_gw_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
-
-    rc = (ctx->error.err != S3_OK) ? NGX_ERROR
-                                   : ngx_http_s3_kms_mpu_create_start(r, ctx);
-
-    if (rc != NGX_AGAIN) {
-        ngx_http_s3_kms_gw_finish(r, ctx, rc);
-    }
+    return ngx_http_s3_kms_bucket_default(r, ctx,
+                                          ngx_http_s3_kms_mpu_create_start);
 }
 
 

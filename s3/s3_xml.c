@@ -326,8 +326,9 @@ s3_xml_read(const unsigned char *xml, size_t len, xmlDocPtr *doc)
     }
 
     /*
-     * No XML_PARSE_NOENT, no XML_PARSE_DTDLOAD: entities are never
-     * substituted nor loaded; NONET forbids any fetch.  The encoding is
+     * Neither entity substitution nor DTD loading is asked for, so
+     * entities are never expanded into the tree and nothing external is
+     * read; NONET forbids any fetch.  The encoding is
      * forced to UTF-8 whatever the declaration says.
      */
     d = xmlCtxtReadMemory(ctxt, (const char *) xml, (int) len, NULL, "UTF-8",
