@@ -18,6 +18,12 @@ ASAN_MODULE := $(ASAN_BUILD)/objs/ngx_http_s3_kms_module.so
 CC          ?= cc
 PKG_CFLAGS  := -I/usr/include/libxml2
 LIBS        := -lssl -lcrypto -ljansson -lxml2 -lhiredis -lz
+# Intel's ipsec-mb for AES-GCM where it is installed (tools/install-deps
+# installs it on amd64): see kms_gcm_use() in kms_core/kms_crypto.h
+ifneq ($(wildcard /usr/include/intel-ipsec-mb.h),)
+PKG_CFLAGS  += -DKMS_HAVE_IPSEC_MB
+LIBS        += -lIPSec_MB
+endif
 WARN        := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
                -Wshadow -Wpointer-arith -Werror
 LIB_CFLAGS  := -std=gnu11 -g -O2 -fPIC $(WARN) -Ikms_core -Is3 $(PKG_CFLAGS)

@@ -21,6 +21,12 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#ifdef KMS_HAVE_IPSEC_MB
+#include <intel-ipsec-mb.h>
+
+#define KMS_GCM_MAX_IV  128            /* OpenSSL 3.0's limit, for both */
+#endif
+
 #include "kms_crypto.h"
 
 
@@ -28,10 +34,28 @@ struct kms_sha256_s {
     EVP_MD_CTX  *md;
 };
 
+enum {
+    KMS_GCM_OPENSSL = 1,
+    KMS_GCM_IPSEC_MB
+};
+
 struct kms_gcm_s {
-    EVP_CIPHER_CTX  *ctx;
+    EVP_CIPHER_CTX  *ctx;              /* OpenSSL's; NULL with ipsec-mb */
     int              enc;
     size_t           ivlen;            /* the IV length the context has */
+#ifdef KMS_HAVE_IPSEC_MB
+    /*
+     * ipsec-mb takes IV and AAD in one call: start keeps the IV until the
+     * AAD (or the first update) comes.  kd holds the key schedule and the
+     * hash key powers, 64-byte aligned inside kd_mem.
+     */
+    struct gcm_key_data     *kd;
+    void                    *kd_mem;
+    struct gcm_context_data  cd;
+    unsigned char            iv[KMS_GCM_MAX_IV];
+    int                      keyed;
+    int                      state;    /* KMS_IMB_* */
+#endif
 };
 
 struct kms_hmac_s {
@@ -62,6 +86,24 @@ struct kms_rpool_s {
 static EVP_MD      *kms_md_sha256;
 static EVP_CIPHER  *kms_cipher_gcm;
 
+/* the AES-GCM code new kms_gcm_t handles use: 0 until chosen */
+static int          kms_gcm_impl;
+
+#ifdef KMS_HAVE_IPSEC_MB
+/* ipsec-mb's dispatch table for this CPU, set up once per process */
+static IMB_MGR     *kms_imb;
+static IMB_ARCH     kms_imb_arch;
+
+enum {
+    KMS_IMB_IDLE = 0,                   /* no message started */
+    KMS_IMB_STARTED,                    /* key and IV set, no AAD yet */
+    KMS_IMB_RUNNING                     /* AAD taken, data may follow */
+};
+
+static int kms_imb_setup(void);
+static int kms_imb_fast(void);
+#endif
+
 
 static int kms_hmac_ctx(EVP_MD_CTX *md, const void *key, size_t klen,
     const kms_iov_t *iov, size_t n, unsigned char out[32]);
@@ -76,6 +118,10 @@ static int kms_rpool_fill(kms_rpool_t *p, void *buf, size_t n);
 int
 kms_crypto_init(void)
 {
+    if (kms_gcm_impl == 0) {
+        (void) kms_gcm_use("auto");
+    }
+
     if (kms_md_sha256 != NULL && kms_cipher_gcm != NULL) {
         return 0;
     }
@@ -104,6 +150,17 @@ kms_crypto_cleanup(void)
     EVP_CIPHER_free(kms_cipher_gcm);
     kms_md_sha256 = NULL;
     kms_cipher_gcm = NULL;
+
+#ifdef KMS_HAVE_IPSEC_MB
+    if (kms_imb != NULL) {
+        free_mb_mgr(kms_imb);
+        kms_imb = NULL;
+    }
+
+    if (kms_gcm_impl == KMS_GCM_IPSEC_MB) {
+        kms_gcm_impl = 0;
+    }
+#endif
 }
 
 
@@ -546,6 +603,114 @@ kms_hkdf_sha256_h(kms_hmac_t *h, const void *ikm, size_t ikmlen,
 
 /* ---- AES-256-GCM --------------------------------------------------------- */
 
+/*
+ * Two implementations of the same cipher behind kms_gcm_t.  OpenSSL 3.0's
+ * AES-GCM is AES-NI with 128-bit registers; Intel's ipsec-mb library has
+ * a VAES/VPCLMULQDQ code path on AVX-512 that takes about a third of its
+ * time per byte on the CPUs that have them.  "auto" takes ipsec-mb only
+ * there: on older CPUs OpenSSL's code is as fast.
+ */
+
+int
+kms_gcm_use(const char *name)
+{
+    if (strcmp(name, "openssl") == 0) {
+        kms_gcm_impl = KMS_GCM_OPENSSL;
+        return 0;
+    }
+
+#ifdef KMS_HAVE_IPSEC_MB
+    if (strcmp(name, "ipsec-mb") == 0) {
+        if (kms_imb_setup() != 0) {
+            return -1;
+        }
+
+        kms_gcm_impl = KMS_GCM_IPSEC_MB;
+        return 0;
+    }
+
+    if (strcmp(name, "auto") == 0) {
+        kms_gcm_impl = (kms_imb_setup() == 0 && kms_imb_fast())
+                       ? KMS_GCM_IPSEC_MB : KMS_GCM_OPENSSL;
+        return 0;
+    }
+#else
+    if (strcmp(name, "auto") == 0) {
+        kms_gcm_impl = KMS_GCM_OPENSSL;
+        return 0;
+    }
+#endif
+
+    return -1;
+}
+
+
+const char *
+kms_gcm_using(void)
+{
+    if (kms_gcm_impl == 0) {
+        (void) kms_gcm_use("auto");
+    }
+
+    return kms_gcm_impl == KMS_GCM_IPSEC_MB ? "ipsec-mb" : "openssl";
+}
+
+
+#ifdef KMS_HAVE_IPSEC_MB
+
+static int
+kms_imb_setup(void)
+{
+    if (kms_imb != NULL) {
+        return 0;
+    }
+
+    kms_imb = alloc_mb_mgr(0);
+    if (kms_imb == NULL) {
+        return -1;
+    }
+
+    init_mb_mgr_auto(kms_imb, &kms_imb_arch);
+
+    /* without AES-NI ipsec-mb falls back to table code: not ours to use */
+    if (kms_imb_arch < IMB_ARCH_SSE || imb_get_errno(kms_imb) != 0) {
+        free_mb_mgr(kms_imb);
+        kms_imb = NULL;
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+kms_imb_fast(void)
+{
+    uint64_t  need = IMB_FEATURE_VAES | IMB_FEATURE_VPCLMULQDQ;
+
+    return kms_imb_arch == IMB_ARCH_AVX512 && (kms_imb->features & need) == need;
+}
+
+
+static int
+kms_imb_begin(kms_gcm_t *g, const void *aad, size_t aadlen)
+{
+    if (g->ivlen == 12) {
+        IMB_AES256_GCM_INIT(kms_imb, g->kd, &g->cd, g->iv, aad, aadlen);
+
+    } else {
+        IMB_AES256_GCM_INIT_VAR_IV(kms_imb, g->kd, &g->cd, g->iv, g->ivlen,
+                                   aad, aadlen);
+    }
+
+    g->state = KMS_IMB_RUNNING;
+
+    return imb_get_errno(kms_imb) == 0 ? 0 : -1;
+}
+
+#endif
+
+
 kms_gcm_t *
 kms_gcm_new(void)
 {
@@ -560,6 +725,22 @@ kms_gcm_new(void)
         return NULL;
     }
 
+    g->ivlen = 12;
+
+#ifdef KMS_HAVE_IPSEC_MB
+    if (kms_gcm_impl == KMS_GCM_IPSEC_MB) {
+        g->kd_mem = OPENSSL_zalloc(sizeof(struct gcm_key_data) + 63);
+        if (g->kd_mem == NULL) {
+            OPENSSL_free(g);
+            return NULL;
+        }
+
+        g->kd = (struct gcm_key_data *)
+                    (((uintptr_t) g->kd_mem + 63) & ~(uintptr_t) 63);
+        return g;
+    }
+#endif
+
     g->ctx = EVP_CIPHER_CTX_new();
 
     /* the cipher once: each start then sets a key and an IV only */
@@ -572,8 +753,6 @@ kms_gcm_new(void)
         return NULL;
     }
 
-    g->ivlen = 12;
-
     return g;
 }
 
@@ -584,6 +763,14 @@ kms_gcm_free(kms_gcm_t *g)
     if (g == NULL) {
         return;
     }
+
+#ifdef KMS_HAVE_IPSEC_MB
+    if (g->kd_mem != NULL) {
+        OPENSSL_clear_free(g->kd_mem, sizeof(struct gcm_key_data) + 63);
+        OPENSSL_clear_free(g, sizeof(kms_gcm_t));   /* the GHASH state */
+        return;
+    }
+#endif
 
     EVP_CIPHER_CTX_free(g->ctx);        /* cleanses the key schedule */
     OPENSSL_free(g);
@@ -601,6 +788,29 @@ kms_gcm_start(kms_gcm_t *g, int enc, const unsigned char *key,
     }
 
     g->enc = enc;
+
+#ifdef KMS_HAVE_IPSEC_MB
+    if (g->ctx == NULL) {
+        if (ivlen > KMS_GCM_MAX_IV) {
+            return -1;
+        }
+
+        if (key != NULL) {
+            IMB_AES256_GCM_PRE(kms_imb, key, g->kd);
+            g->keyed = 1;
+        }
+
+        if (!g->keyed) {
+            return -1;
+        }
+
+        memcpy(g->iv, iv, ivlen);
+        g->ivlen = ivlen;
+        g->state = KMS_IMB_STARTED;
+
+        return 0;
+    }
+#endif
 
     if (ivlen != g->ivlen) {
         /* the IV length before the IV */
@@ -623,17 +833,29 @@ kms_gcm_start(kms_gcm_t *g, int enc, const unsigned char *key,
 }
 
 
+/* ipsec-mb: the AAD in one call per message, before the data */
+
 int
 kms_gcm_aad(kms_gcm_t *g, const void *aad, size_t len)
 {
     int  outl;
 
-    if (len == 0) {
-        return 0;
-    }
-
     if (len > 0x7fffffff) {
         return -1;
+    }
+
+#ifdef KMS_HAVE_IPSEC_MB
+    if (g->ctx == NULL) {
+        if (g->state != KMS_IMB_STARTED) {
+            return -1;
+        }
+
+        return kms_imb_begin(g, len ? aad : NULL, len);
+    }
+#endif
+
+    if (len == 0) {
+        return 0;
     }
 
     return EVP_CipherUpdate(g->ctx, NULL, &outl, aad, (int) len)
@@ -646,6 +868,31 @@ kms_gcm_update(kms_gcm_t *g, const unsigned char *in, size_t len,
     unsigned char *out)
 {
     int  outl;
+
+#ifdef KMS_HAVE_IPSEC_MB
+    if (g->ctx == NULL) {
+        if (g->state == KMS_IMB_STARTED && kms_imb_begin(g, NULL, 0) != 0) {
+            return -1;
+        }
+
+        if (g->state != KMS_IMB_RUNNING) {
+            return -1;
+        }
+
+        if (len == 0) {
+            return 0;
+        }
+
+        if (g->enc) {
+            IMB_AES256_GCM_ENC_UPDATE(kms_imb, g->kd, &g->cd, out, in, len);
+
+        } else {
+            IMB_AES256_GCM_DEC_UPDATE(kms_imb, g->kd, &g->cd, out, in, len);
+        }
+
+        return imb_get_errno(kms_imb) == 0 ? 0 : -1;
+    }
+#endif
 
     while (len) {
         int  chunk = len > 0x40000000 ? 0x40000000 : (int) len;
@@ -674,6 +921,39 @@ kms_gcm_finish(kms_gcm_t *g, unsigned char tag[16])
     int            outl;
     OSSL_PARAM     params[2];
     unsigned char  dummy[16];
+
+#ifdef KMS_HAVE_IPSEC_MB
+    if (g->ctx == NULL) {
+        int  ok;
+
+        if (g->state == KMS_IMB_STARTED && kms_imb_begin(g, NULL, 0) != 0) {
+            return -1;
+        }
+
+        if (g->state != KMS_IMB_RUNNING) {
+            return -1;
+        }
+
+        g->state = KMS_IMB_IDLE;
+
+        if (g->enc) {
+            IMB_AES256_GCM_ENC_FINALIZE(kms_imb, g->kd, &g->cd, tag,
+                                        KMS_GCM_TAG_LEN);
+            ok = imb_get_errno(kms_imb) == 0;
+
+        } else {
+            IMB_AES256_GCM_DEC_FINALIZE(kms_imb, g->kd, &g->cd, dummy,
+                                        KMS_GCM_TAG_LEN);
+            ok = imb_get_errno(kms_imb) == 0
+                 && kms_ct_equal(dummy, tag, KMS_GCM_TAG_LEN);
+            kms_wipe(dummy, sizeof(dummy));
+        }
+
+        kms_wipe(&g->cd, sizeof(g->cd));
+
+        return ok ? 0 : -1;
+    }
+#endif
 
     params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
                                                   tag, KMS_GCM_TAG_LEN);

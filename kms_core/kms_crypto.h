@@ -106,6 +106,18 @@ typedef struct kms_gcm_s  kms_gcm_t;
 
 kms_gcm_t *kms_gcm_new(void);
 void kms_gcm_free(kms_gcm_t *g);
+/*
+ * Which AES-GCM code the handles made from now on use: "openssl" (EVP),
+ * "ipsec-mb" (Intel's multi-buffer crypto library, when built with
+ * KMS_HAVE_IPSEC_MB and the CPU has AES-NI) or "auto" (ipsec-mb where it
+ * has its VAES/AVX-512 code, about three times OpenSSL 3.0's speed; else
+ * OpenSSL; the default).  -1 if the one named is not available.  Both
+ * give the same bytes.  With ipsec-mb a message takes its AAD in one
+ * kms_gcm_aad() call at most, before its data.
+ */
+int kms_gcm_use(const char *name);
+const char *kms_gcm_using(void);
+
 /* enc: 1 encrypt, 0 decrypt; key may be NULL to keep the previous key */
 int kms_gcm_start(kms_gcm_t *g, int enc, const unsigned char *key,
     const unsigned char *iv, size_t ivlen);

@@ -77,6 +77,7 @@ typedef struct {
     ngx_msec_t                   maintenance_interval;
     time_t                       time_offset;  /* tests: shifts KMS time */
     size_t                       api_max_body;
+    ngx_uint_t                   aes_gcm;      /* s3_kms_aes_gcm */
 
     ngx_http_s3_kms_worker_t    *worker;
 } ngx_http_s3_kms_main_conf_t;

@@ -67,6 +67,15 @@ static ngx_conf_post_t  ngx_http_s3_kms_max_body_post =
     { ngx_http_s3_kms_check_max_body };
 
 
+/* the names kms_gcm_use() takes, in this order */
+static ngx_conf_enum_t  ngx_http_s3_kms_aes_gcm_values[] = {
+    { ngx_string("auto"), 0 },
+    { ngx_string("openssl"), 1 },
+    { ngx_string("ipsec-mb"), 2 },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_http_s3_kms_commands[] = {
 
     { ngx_string("s3_kms_redis"),
@@ -110,6 +119,13 @@ static ngx_command_t  ngx_http_s3_kms_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("s3_kms_aes_gcm"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_s3_kms_main_conf_t, aes_gcm),
+      &ngx_http_s3_kms_aes_gcm_values },
 
     { ngx_string("s3_kms_secure_heap"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -295,6 +311,7 @@ ngx_http_s3_kms_create_main_conf(ngx_conf_t *cf)
     mcf->maintenance_interval = NGX_CONF_UNSET_MSEC;
     mcf->time_offset = NGX_CONF_UNSET;
     mcf->api_max_body = NGX_CONF_UNSET_SIZE;
+    mcf->aes_gcm = NGX_CONF_UNSET_UINT;
 
     return mcf;
 }
@@ -304,6 +321,8 @@ static char *
 ngx_http_s3_kms_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_s3_kms_main_conf_t  *mcf = conf;
+
+    ngx_str_t                     name;
 
     ngx_conf_init_value(mcf->enabled, 0);
     ngx_conf_init_value(mcf->redis.db, 0);
@@ -316,6 +335,24 @@ ngx_http_s3_kms_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(mcf->maintenance_interval, 60000);
     ngx_conf_init_value(mcf->time_offset, 0);
     ngx_conf_init_size_value(mcf->api_max_body, 256 * 1024);
+    ngx_conf_init_uint_value(mcf->aes_gcm, 0);
+
+    /*
+     * The choice holds for the cipher handles made from now on: in this
+     * process (the master) and in the workers it forks.
+     */
+    name = ngx_http_s3_kms_aes_gcm_values[mcf->aes_gcm].name;
+
+    if (kms_gcm_use((char *) name.data) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "s3_kms_aes_gcm %V: this nginx module was built "
+                           "without ipsec-mb (libipsec-mb-dev), or the CPU "
+                           "has no AES-NI", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, cf->log, 0, "s3_kms: AES-256-GCM by %s",
+                  kms_gcm_using());
 
     if (mcf->region.data == NULL) {
         ngx_str_set(&mcf->region, "us-east-1");

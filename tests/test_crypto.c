@@ -116,9 +116,10 @@ wycheproof_aes_gcm_256(void **state)
         }
     }
 
-    print_message("# AES-256-GCM: %zu cases: %zu valid matched, %zu invalid "
-                  "refused, %zu with IVs over OpenSSL's 128 bytes refused\n",
-                  count, valid, count - valid - long_iv, long_iv);
+    print_message("# AES-256-GCM (%s): %zu cases: %zu valid matched, %zu "
+                  "invalid refused, %zu with IVs over OpenSSL's 128 bytes "
+                  "refused\n", kms_gcm_using(), count, valid,
+                  count - valid - long_iv, long_iv);
     assert_int_equal(count, 105);
     json_decref(doc);
 }
@@ -289,7 +290,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(wycheproof_aes_gcm_256),
+        UNIT_GCM_TEST(wycheproof_aes_gcm_256),
         cmocka_unit_test(wycheproof_hkdf_sha256),
         cmocka_unit_test(wycheproof_hmac_sha256),
         cmocka_unit_test(base64_is_strict),

@@ -258,6 +258,119 @@ gcm_one(kms_gcm_t *g, unsigned seed, size_t ivlen, size_t len, int flip)
 }
 
 
+/* one message on g, its updates cut at pseudo-random points */
+static void
+gcm_split(kms_gcm_t *g, int enc, const unsigned char *key,
+    const unsigned char *iv, const unsigned char *aad, size_t alen,
+    const unsigned char *in, size_t len, unsigned char *out,
+    unsigned char tag[16], int rc, unsigned seed)
+{
+    size_t  off = 0, n;
+
+    assert_int_equal(kms_gcm_start(g, enc, key, iv, 12), 0);
+    assert_int_equal(kms_gcm_aad(g, aad, alen), 0);
+
+    while (off < len) {
+        seed = seed * 1103515245 + 12345;
+        n = (seed >> 8) % 7000 + 1;
+        n = n > len - off ? len - off : n;
+        assert_int_equal(kms_gcm_update(g, in + off, n, out + off), 0);
+        off += n;
+    }
+
+    assert_int_equal(kms_gcm_finish(g, tag), rc);
+}
+
+
+/*
+ * OpenSSL's AES-GCM and ipsec-mb's give the same ciphertext and tag for
+ * the same message, whatever the cut of the updates; each opens the
+ * other's messages, in place; a flipped bit fails both.
+ */
+static void
+gcm_implementations_agree_in_any_split(void **state)
+{
+#ifdef KMS_HAVE_IPSEC_MB
+    size_t          len, alen, i;
+    kms_gcm_t      *o, *m;
+    unsigned char   key[32], iv[12], aad[64], t1[16], t2[16];
+    unsigned char  *pt, *c1, *c2;
+    static const size_t  lens[] = { 0, 1, 15, 16, 17, 255, 256, 257, 4095,
+                                    65536, 65552, 200003 };
+
+    assert_int_equal(kms_gcm_use("openssl"), 0);
+    o = kms_gcm_new();
+    assert_int_equal(kms_gcm_use("ipsec-mb"), 0);
+    m = kms_gcm_new();
+    assert_non_null(o);
+    assert_non_null(m);
+
+    pt = malloc(200003);
+    c1 = malloc(200003);
+    c2 = malloc(200003);
+
+    for (i = 0; i < 36; i++) {
+        len = i < 12 ? lens[i] : (i * 7919u) % 200003;
+        alen = i % 3 == 0 ? 0 : (i * 13) % 64 + 1;
+
+        fill(key, sizeof(key), i * 5);
+        fill(iv, sizeof(iv), i * 5 + 1);
+        fill(aad, sizeof(aad), i * 5 + 2);
+        fill(pt, len, i * 5 + 3);
+
+        gcm_split(o, 1, key, iv, aad, alen, pt, len, c1, t1, 0, i);
+        gcm_split(m, 1, key, iv, aad, alen, pt, len, c2, t2, 0, i * 3 + 1);
+        assert_memory_equal(c1, c2, len);
+        assert_memory_equal(t1, t2, 16);
+
+        /* each opens the other's, in place */
+        gcm_split(m, 0, key, iv, aad, alen, c1, len, c1, t1, 0, i + 7);
+        assert_memory_equal(c1, pt, len);
+        gcm_split(o, 0, key, iv, aad, alen, c2, len, c2, t2, 0, i + 9);
+        assert_memory_equal(c2, pt, len);
+
+        /* a bit flipped in the ciphertext, or in the tag */
+        gcm_split(o, 1, key, iv, aad, alen, pt, len, c1, t1, 0, i);
+        memcpy(c2, c1, len);
+        memcpy(t2, t1, 16);
+
+        if (len) {
+            c1[(i * 31) % len] ^= 0x10;
+        } else {
+            t1[i % 16] ^= 0x01;
+        }
+
+        t2[(i + 3) % 16] ^= 0x80;
+        gcm_split(m, 0, key, iv, aad, alen, c1, len, c1, t1, -1, i);
+        gcm_split(o, 0, key, iv, aad, alen, c2, len, c2, t2, -1, i);
+    }
+
+    /* ipsec-mb takes one AAD per message, before the data: no more */
+    fill(key, sizeof(key), 99);
+    assert_int_equal(kms_gcm_start(m, 1, key, iv, 12), 0);
+    assert_int_equal(kms_gcm_aad(m, aad, 8), 0);
+    assert_int_equal(kms_gcm_aad(m, aad, 8), -1);
+    assert_int_equal(kms_gcm_start(m, 1, NULL, iv, 12), 0);
+    assert_int_equal(kms_gcm_update(m, pt, 16, c1), 0);
+    assert_int_equal(kms_gcm_aad(m, aad, 8), -1);
+
+    /* and, like OpenSSL's, IVs of 1 to 128 bytes */
+    assert_int_equal(kms_gcm_start(m, 1, NULL, pt, 129), -1);
+    assert_int_equal(kms_gcm_start(m, 1, NULL, pt, 0), -1);
+
+    free(pt);
+    free(c1);
+    free(c2);
+    kms_gcm_free(o);
+    kms_gcm_free(m);
+    assert_int_equal(ERR_peek_error(), 0);
+    print_message("# AES-GCM: openssl and ipsec-mb agree on 36 messages\n");
+#else
+    skip();
+#endif
+}
+
+
 static void
 gcm_handle_serves_message_after_message(void **state)
 {
@@ -404,7 +517,8 @@ main(void)
         cmocka_unit_test(hmac_handle_matches_one_shot),
         cmocka_unit_test(hkdf_handle_matches_rfc5869),
         cmocka_unit_test(sha256_digest_reuses_context),
-        cmocka_unit_test(gcm_handle_serves_message_after_message),
+        UNIT_GCM_TEST(gcm_handle_serves_message_after_message),
+        cmocka_unit_test(gcm_implementations_agree_in_any_split),
         cmocka_unit_test(rpool_public_and_secret_draw_fresh_bytes),
         cmocka_unit_test(rpool_child_never_hands_out_parent_bytes),
     };

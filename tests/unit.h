@@ -90,6 +90,33 @@ unit_hex(const unsigned char *in, size_t n, char *out)
 
 
 /* Runs a cmocka group with TAP output, so prove can read every binary. */
+/*
+ * A test that uses AES-GCM, once per implementation this build has
+ * (kms_gcm_use() in kms_core/kms_crypto.h): each run's setup picks one.
+ */
+int kms_gcm_use(const char *name);
+
+static inline int
+unit_gcm_openssl(void **state)
+{
+    return kms_gcm_use("openssl");
+}
+
+static inline int
+unit_gcm_ipsec_mb(void **state)
+{
+    return kms_gcm_use("ipsec-mb");
+}
+
+#define UNIT_GCM_OPENSSL(f)  { #f " (openssl)", f, unit_gcm_openssl, NULL, NULL }
+
+#ifdef KMS_HAVE_IPSEC_MB
+#define UNIT_GCM_TEST(f)                                                    \
+    UNIT_GCM_OPENSSL(f), { #f " (ipsec-mb)", f, unit_gcm_ipsec_mb, NULL, NULL }
+#else
+#define UNIT_GCM_TEST(f)  UNIT_GCM_OPENSSL(f)
+#endif
+
 #define UNIT_RUN(tests)                                                     \
     (setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 0),                             \
      cmocka_run_group_tests(tests, NULL, NULL))
