@@ -351,7 +351,7 @@ ngx_http_s3_kms_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    ngx_log_error(NGX_LOG_INFO, cf->log, 0, "s3_kms: AES-256-GCM by %s",
+    ngx_log_error(NGX_LOG_NOTICE, cf->log, 0, "s3_kms: AES-256-GCM by %s",
                   kms_gcm_using());
 
     if (mcf->region.data == NULL) {
