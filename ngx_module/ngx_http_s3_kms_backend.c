@@ -939,30 +939,26 @@ ngx_http_s3_kms_be_first_frame(ngx_http_request_t *r)
             return NGX_ERROR;
         }
 
-        n = ngx_min(unit - ctx->frame_fill, (size_t) (b->last - b->pos));
+        n = ngx_min(unit, (size_t) (b->last - b->pos));
 
         if (ctx->obj.stored > 0) {
             n = ngx_min(n, (size_t) ctx->obj.stored);
         }
 
-        ngx_memcpy(f->start + ctx->frame_fill, b->pos, n);
-        ctx->frame_fill += n;
+        rc = s3_objfmt_dec_unit_feed(ctx->dec, b->pos, n, f->start, &pos,
+                                     &plen);
         b->pos += n;
 
         if (ctx->obj.stored > 0) {
             ctx->obj.stored -= n;
         }
 
-        if (ctx->frame_fill < unit) {
+        if (rc == S3_OBJFMT_AGAIN) {
             /* all of the buffer is ours: room for the next read */
             b->pos = b->start;
             b->last = b->start;
             return NGX_AGAIN;
         }
-
-        rc = s3_objfmt_dec_unit(ctx->dec, f->start, unit, &pos, &plen);
-
-        ctx->frame_fill = 0;
 
         if (rc != S3_OBJFMT_OK) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -1010,7 +1006,7 @@ failed:
 }
 
 
-/* the buffer a stored frame is gathered in: one of ours, reused */
+/* the buffer a stored frame is decrypted into: one of ours, reused */
 
 static ngx_buf_t *
 ngx_http_s3_kms_be_frame_buf(ngx_http_request_t *r,
@@ -1051,7 +1047,6 @@ ngx_http_s3_kms_be_frame_buf(ngx_http_request_t *r,
 
     ctx->frame->pos = ctx->frame->start;
     ctx->frame->last = ctx->frame->start;
-    ctx->frame_fill = 0;
 
     return ctx->frame;
 }
@@ -1441,9 +1436,10 @@ ngx_http_s3_kms_be_chunked_filter(void *data, ssize_t bytes)
 
 
 /*
- * GetObject: gathers one stored frame at a time into a buffer of ours,
- * authenticates and decrypts it there, and only then hands its plaintext
- * (trimmed to the range) to the client.  Buffers come back through
+ * GetObject: decrypts each stored frame as it arrives, from the
+ * upstream's buffer straight into a frame buffer of ours, and only once
+ * its tag verified hands its plaintext (trimmed to the range) to the
+ * client.  Buffers come back through
  * u->free_bufs once sent; at most a few are in flight, since the upstream
  * stops reading while any is busy and its own buffer is full.
  */
@@ -1454,7 +1450,7 @@ ngx_http_s3_kms_be_decrypt_filter(void *data, ssize_t bytes)
     ngx_http_request_t         *r = data;
 
     u_char                     *p, *last;
-    size_t                      need, n, pos, plen, unit;
+    size_t                      n, pos, plen, unit;
     ngx_int_t                   next;
     ngx_buf_t                  *b;
     ngx_chain_t                *cl, **ll;
@@ -1511,19 +1507,17 @@ ngx_http_s3_kms_be_decrypt_filter(void *data, ssize_t bytes)
             return NGX_ERROR;
         }
 
-        need = unit - ctx->frame_fill;
-        n = ngx_min(need, (size_t) (last - p));
+        /* decrypted from the upstream's buffer into the frame's */
 
-        ngx_memcpy(ctx->frame->start + ctx->frame_fill, p, n);
-        ctx->frame_fill += n;
+        n = ngx_min(unit, (size_t) (last - p));
+
+        rc = s3_objfmt_dec_unit_feed(ctx->dec, p, n, ctx->frame->start, &pos,
+                                     &plen);
         p += n;
 
-        if (ctx->frame_fill < unit) {
+        if (rc == S3_OBJFMT_AGAIN) {
             break;
         }
-
-        rc = s3_objfmt_dec_unit(ctx->dec, ctx->frame->start, unit, &pos,
-                                &plen);
 
         if (rc != S3_OBJFMT_OK) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -1531,8 +1525,6 @@ ngx_http_s3_kms_be_decrypt_filter(void *data, ssize_t bytes)
                           &ctx->bucket, &ctx->key, s3_objfmt_strerror(rc));
             return NGX_ERROR;
         }
-
-        ctx->frame_fill = 0;
 
         if (plen == 0) {
             continue;               /* the header, or nothing in range */

@@ -141,8 +141,7 @@ typedef struct {
 
     /* GET: decryption of the response body */
     s3_objfmt_dec_t             *dec;
-    ngx_buf_t                   *frame;        /* being gathered */
-    size_t                       frame_fill;
+    ngx_buf_t                   *frame;        /* being decrypted into */
     off_t                        plain_len;    /* answered Content-Length */
 
     /* errors for the S3 error filter */

@@ -1303,9 +1303,7 @@ s3_objfmt_rc_t
 s3_objfmt_dec_unit(s3_objfmt_dec_t *d, unsigned char *buf, size_t len,
     size_t *pos, size_t *plen)
 {
-    int             final;
-    size_t          need, lo, hi;
-    s3_objfmt_rc_t  rc;
+    size_t  need;
 
     *pos = 0;
     *plen = 0;
@@ -1320,48 +1318,100 @@ s3_objfmt_dec_unit(s3_objfmt_dec_t *d, unsigned char *buf, size_t len,
         return S3_OBJFMT_ERR_ARGS;
     }
 
-    if (d->in_stream && d->hpos == 0) {
-        if (len != S3_OBJFMT_HDR_LEN) {
-            rc = len < S3_OBJFMT_HDR_LEN ? S3_OBJFMT_ERR_TRUNCATED
-                                         : S3_OBJFMT_ERR_TOO_LONG;
-            return s3_objfmt_dec_fail(d, rc);
-        }
+    need = s3_objfmt_dec_unit_len(d);
 
-        memcpy(d->hbuf, buf, S3_OBJFMT_HDR_LEN);
-        d->hpos = S3_OBJFMT_HDR_LEN;
-
-        rc = s3_objfmt_dec_header_in(d);
-        if (rc != S3_OBJFMT_OK) {
-            return s3_objfmt_dec_fail(d, rc);
-        }
-
-        return S3_OBJFMT_OK;
+    if (len != need || need == 0) {
+        return s3_objfmt_dec_fail(d, len < need ? S3_OBJFMT_ERR_TRUNCATED
+                                                : S3_OBJFMT_ERR_TOO_LONG);
     }
 
-    if (d->frame > d->last) {
-        return s3_objfmt_dec_fail(d, S3_OBJFMT_ERR_TOO_LONG);
+    return s3_objfmt_dec_unit_feed(d, buf, len, buf, pos, plen);
+}
+
+
+/*
+ * A frame's ciphertext is decrypted as it comes, straight into the
+ * caller's buffer (no gathering copy); its tag is gathered here.  Nothing
+ * of the frame is released before the tag verified.
+ */
+s3_objfmt_rc_t
+s3_objfmt_dec_unit_feed(s3_objfmt_dec_t *d, const unsigned char *in,
+    size_t n, unsigned char *out, size_t *pos, size_t *plen)
+{
+    int             final;
+    size_t          k, need, lo, hi;
+    s3_objfmt_rc_t  rc;
+
+    *pos = 0;
+    *plen = 0;
+
+    if (d->error != S3_OBJFMT_OK) {
+        return d->error;
+    }
+
+    if (d->out_pos < d->out_end) {
+        return S3_OBJFMT_ERR_ARGS;      /* inside a _dec_process() frame */
+    }
+
+    if (d->in_stream && d->hpos < S3_OBJFMT_HDR_LEN) {
+        if (n > S3_OBJFMT_HDR_LEN - d->hpos) {
+            return s3_objfmt_dec_fail(d, S3_OBJFMT_ERR_TOO_LONG);
+        }
+
+        memcpy(d->hbuf + d->hpos, in, n);
+        d->hpos += n;
+
+        if (d->hpos < S3_OBJFMT_HDR_LEN) {
+            return S3_OBJFMT_AGAIN;
+        }
+
+        rc = s3_objfmt_dec_header_in(d);
+
+        return rc == S3_OBJFMT_OK ? rc : s3_objfmt_dec_fail(d, rc);
     }
 
     need = d->flen + S3_OBJFMT_TAG_LEN;
 
-    if (len != need) {
-        rc = len < need ? S3_OBJFMT_ERR_TRUNCATED : S3_OBJFMT_ERR_TOO_LONG;
-        return s3_objfmt_dec_fail(d, rc);
+    if (d->frame > d->last || n > need - d->fpos) {
+        if (d->fpos != 0) {
+            kms_wipe(out, (d->fpos < d->flen ? d->fpos : d->flen));
+        }
+
+        return s3_objfmt_dec_fail(d, S3_OBJFMT_ERR_TOO_LONG);
     }
 
-    final = (d->frame == d->nframes - 1);
+    if (d->fpos == 0) {
+        final = (d->frame == d->nframes - 1);
 
-    if (s3_objfmt_frame_start(d->gcm, 0, d->aad, d->frame, final)
-        != S3_OBJFMT_OK
-        || kms_gcm_update(d->gcm, buf, d->flen, buf) != 0)
-    {
-        return s3_objfmt_dec_fail(d, S3_OBJFMT_ERR_CRYPTO);
+        if (s3_objfmt_frame_start(d->gcm, 0, d->aad, d->frame, final)
+            != S3_OBJFMT_OK)
+        {
+            return s3_objfmt_dec_fail(d, S3_OBJFMT_ERR_CRYPTO);
+        }
     }
 
-    memcpy(d->tag, buf + d->flen, S3_OBJFMT_TAG_LEN);
+    if (d->fpos < d->flen) {
+        k = n < d->flen - d->fpos ? n : d->flen - d->fpos;
+
+        if (kms_gcm_update(d->gcm, in, k, out + d->fpos) != 0) {
+            kms_wipe(out, d->fpos + k);
+            return s3_objfmt_dec_fail(d, S3_OBJFMT_ERR_CRYPTO);
+        }
+
+        d->fpos += k;
+        in += k;
+        n -= k;
+    }
+
+    memcpy(d->tag + (d->fpos - d->flen), in, n);
+    d->fpos += n;
+
+    if (d->fpos < need) {
+        return S3_OBJFMT_AGAIN;
+    }
 
     if (kms_gcm_finish(d->gcm, d->tag) != 0) {
-        kms_wipe(buf, d->flen);
+        kms_wipe(out, d->flen);
         return s3_objfmt_dec_fail(d, S3_OBJFMT_ERR_CORRUPT);
     }
 

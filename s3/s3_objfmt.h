@@ -295,6 +295,21 @@ s3_objfmt_rc_t s3_objfmt_dec_unit(s3_objfmt_dec_t *d, unsigned char *buf,
     size_t len, size_t *pos, size_t *plen);
 
 /*
+ * The same unit fed as the stored bytes come, without gathering them
+ * first: each call takes the next n bytes of the current unit from in (n
+ * at most _dec_unit_len(), which counts what the unit still lacks; more
+ * is ERR_TOO_LONG) and decrypts them into out, the unit's plaintext buffer
+ * (byte i of a frame's ciphertext goes to out[i]; at least the frame's
+ * length; the same out for all of a unit's calls; out may be in).  It
+ * answers AGAIN until the unit is complete, then checks the tag: OK with
+ * out[*pos, *pos + *plen) to release, or an error with out's plaintext
+ * wiped.  Nothing in out may be released before the OK.
+ */
+s3_objfmt_rc_t s3_objfmt_dec_unit_feed(s3_objfmt_dec_t *d,
+    const unsigned char *in, size_t n, unsigned char *out, size_t *pos,
+    size_t *plen);
+
+/*
  * The stored input ended: OK when all of it was there (plaintext may still
  * be waiting in the decryptor; drain it with _dec_process(NULL, 0, ...)),
  * else ERR_TRUNCATED.

@@ -647,6 +647,126 @@ test_roundtrip_in_random_splits(void **state)
 }
 
 
+/*
+ * Units fed as stored bytes come (byte by byte, in pseudo-random pieces,
+ * straight from the stored segment: no gathering copy) decrypt to the
+ * same plaintext as whole units; ranges too; a tampered frame fails at
+ * its last byte with the unit's plaintext wiped; more than the unit lacks
+ * is refused.
+ */
+static void
+test_fed_units_decrypt_without_gathering(void **state)
+{
+    size_t            slen, at, need, n, pos, plen, got, i, round;
+    uint64_t          L = 3 * F12 + 5, soff, sl;
+    int               fresh;
+    unsigned          seed = 7;
+    unsigned char    *pt, *st, *unit, *out;
+    s3_objfmt_rc_t    rc;
+    s3_objfmt_dec_t  *d;
+
+    static const uint64_t  r[][2] = {
+        { 0, S3_OBJFMT_TO_END }, { F12 - 1, 2 }, { 2 * F12 + 7, 100000 }
+    };
+
+    pt = pattern((size_t) L);
+    st = ref_segment(t_dek, t_salt, L, 5, 12, pt, &slen);
+    unit = malloc(F12 + 16);
+    out = malloc((size_t) L);
+
+    for (round = 0; round < 2 + sizeof(r) / sizeof(r[0]); round++) {
+        if (round < 2) {
+            /* the header in the stream; round 0 byte by byte */
+            assert_int_equal(s3_objfmt_dec_new(&d, t_dek, 5, NULL, 0, 0,
+                                               S3_OBJFMT_TO_END),
+                             S3_OBJFMT_OK);
+            at = 0;
+        } else {
+            i = round - 2;
+            assert_int_equal(s3_objfmt_dec_new(&d, t_dek, 5, st, 0, r[i][0],
+                                               r[i][1]), S3_OBJFMT_OK);
+            assert_int_equal(s3_objfmt_dec_span(d, &soff, &sl), S3_OBJFMT_OK);
+            at = (size_t) soff;
+        }
+
+        got = 0;
+        fresh = 1;
+        while ((need = s3_objfmt_dec_unit_len(d)) != 0) {
+            seed = seed * 1103515245 + 12345;
+            n = round == 0 ? 1 : (seed >> 9) % 9000 + 1;
+            n = n < need ? n : need;
+            if (fresh) {
+                memset(unit, 0xee, F12 + 16);     /* nothing left over */
+            }
+            rc = s3_objfmt_dec_unit_feed(d, st + at, n, unit, &pos, &plen);
+            at += n;
+            fresh = rc != S3_OBJFMT_AGAIN;
+            if (rc == S3_OBJFMT_AGAIN) {
+                assert_int_equal(plen, 0);
+                assert_int_equal(s3_objfmt_dec_unit_len(d), need - n);
+                continue;
+            }
+            assert_int_equal(rc, S3_OBJFMT_OK);
+            assert_int_equal(n, need);
+            memcpy(out + got, unit + pos, plen);
+            got += plen;
+        }
+
+        if (round < 2) {
+            assert_int_equal(at, slen);
+            assert_int_equal(got, L);
+            assert_memory_equal(out, pt, (size_t) L);
+            assert_int_equal(s3_objfmt_dec_end(d), S3_OBJFMT_OK);
+        } else {
+            assert_int_equal(at, soff + sl);
+            assert_int_equal(got, tmin(r[i][1], L - r[i][0]));
+            assert_memory_equal(out, pt + r[i][0], got);
+        }
+        s3_objfmt_dec_free(d);
+    }
+
+    /* a flipped bit in the first frame: refused at its last byte, wiped */
+    assert_int_equal(s3_objfmt_dec_new(&d, t_dek, 5, st, 0, 0, 10),
+                     S3_OBJFMT_OK);
+    memcpy(out, st + 72, F12 + 16);
+    out[1000] ^= 0x20;
+    assert_int_equal(s3_objfmt_dec_unit_feed(d, out, F12, unit, &pos, &plen),
+                     S3_OBJFMT_AGAIN);
+    assert_int_equal(s3_objfmt_dec_unit_feed(d, out + F12, 16, unit, &pos,
+                                             &plen), S3_OBJFMT_ERR_CORRUPT);
+    assert_int_equal(plen, 0);
+    for (i = 0; i < F12; i++) {
+        assert_int_equal(unit[i], 0);
+    }
+    assert_int_equal(s3_objfmt_dec_unit_len(d), 0);
+    s3_objfmt_dec_free(d);
+
+    /* more than the unit lacks, at its start and inside it */
+    assert_int_equal(s3_objfmt_dec_new(&d, t_dek, 5, st, 0, 0, 10),
+                     S3_OBJFMT_OK);
+    assert_int_equal(s3_objfmt_dec_unit_feed(d, st + 72, F12 + 17, unit, &pos,
+                                             &plen), S3_OBJFMT_ERR_TOO_LONG);
+    s3_objfmt_dec_free(d);
+
+    assert_int_equal(s3_objfmt_dec_new(&d, t_dek, 5, st, 0, 0, 10),
+                     S3_OBJFMT_OK);
+    assert_int_equal(s3_objfmt_dec_unit_feed(d, st + 72, 100, unit, &pos,
+                                             &plen), S3_OBJFMT_AGAIN);
+    assert_int_equal(s3_objfmt_dec_unit_feed(d, st + 172, F12 - 100 + 17,
+                                             unit, &pos, &plen),
+                     S3_OBJFMT_ERR_TOO_LONG);
+    for (i = 0; i < 100; i++) {
+        assert_int_equal(unit[i], 0);
+    }
+    s3_objfmt_dec_free(d);
+
+    free(pt);
+    free(st);
+    free(unit);
+    free(out);
+}
+
+
 static void
 test_in_place_units_decrypt_whole_and_ranges(void **state)
 {
@@ -1760,6 +1880,7 @@ main(void)
         UNIT_GCM_TEST(test_random_salts_differ_and_decrypt),
         UNIT_GCM_TEST(test_roundtrip_in_random_splits),
         UNIT_GCM_TEST(test_in_place_units_decrypt_whole_and_ranges),
+        UNIT_GCM_TEST(test_fed_units_decrypt_without_gathering),
         UNIT_GCM_TEST(test_decryptor_refuses_every_truncation),
         UNIT_GCM_TEST(test_decryptor_refuses_every_header_bit_flip),
         UNIT_GCM_TEST(test_decryptor_refuses_every_frame_bit_flip),
