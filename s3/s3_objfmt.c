@@ -1403,8 +1403,11 @@ s3_objfmt_dec_unit_feed(s3_objfmt_dec_t *d, const unsigned char *in,
         n -= k;
     }
 
-    memcpy(d->tag + (d->fpos - d->flen), in, n);
-    d->fpos += n;
+    if (n != 0) {
+        /* the frame's ciphertext is all in: the rest is its tag */
+        memcpy(d->tag + (d->fpos - d->flen), in, n);
+        d->fpos += n;
+    }
 
     if (d->fpos < need) {
         return S3_OBJFMT_AGAIN;

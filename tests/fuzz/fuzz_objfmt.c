@@ -159,7 +159,7 @@ fuzz_reencrypt(const s3_objfmt_hdr_t *h, const unsigned char *pt,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t               n, got, need, at, pos, plen, total;
+    size_t               n, got, need, at, pos, plen, total, fed, k;
     uint32_t             part;
     uint64_t             seed, off, len, so, sl;
     unsigned char       *out, *buf;
@@ -286,6 +286,47 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         s3_objfmt_dec_free(d);
+
+        /*
+         * 3b. the same units fed in pieces straight from the stored bytes
+         * (no gathering): the same plaintext count, unit for unit
+         */
+        if (s3_objfmt_dec_new(&d, fuzz_dek, part, NULL, 0, 0,
+                              S3_OBJFMT_TO_END) == S3_OBJFMT_OK)
+        {
+            at = 0;
+            fed = 0;
+
+            while (at < n && (need = s3_objfmt_dec_unit_len(d)) != 0) {
+                k = (size_t) (fuzz_rnd(&seed) % need) + 1;
+                k = k < n - at ? k : n - at;
+
+                rc = s3_objfmt_dec_unit_feed(d, st + at, k, buf, &pos, &plen);
+                at += k;
+
+                if (rc == S3_OBJFMT_AGAIN) {
+                    if (plen != 0) {
+                        abort();
+                    }
+                    continue;
+                }
+
+                if (rc != S3_OBJFMT_OK) {
+                    break;
+                }
+
+                if (pos + plen > at) {
+                    abort();
+                }
+                fed += plen;
+            }
+
+            if (fed != total) {
+                abort();
+            }
+
+            s3_objfmt_dec_free(d);
+        }
     }
 
     free(buf);
