@@ -93,6 +93,13 @@ typedef struct {
     ngx_uint_t                   index_hit;
     ngx_uint_t                   probing;
 
+    /*
+     * ?versionId=null: the unversioned entry's ETag, until the probe says
+     * whether it is the version's (1: probing, 2: decided)
+     */
+    ngx_uint_t                   null_check;
+    ngx_str_t                    null_etag;
+
     /* the client's Range, resolved */
     s3_objfmt_range_t            range;
     ngx_uint_t                   has_range;
