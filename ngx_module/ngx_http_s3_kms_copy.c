@@ -131,7 +131,7 @@ struct ngx_http_s3_kms_copy_s {
     ngx_event_t                  poll;         /* the PUT's headers out? */
 
     /*
-     * A request to the backend before the source's GET: a HEAD of the
+     * A request to the backend before the source's GET: a byte of the
      * "null" version (does the unversioned index entry describe it?), or
      * GetObjectTagging of the source (tagging directive COPY).
      */
@@ -620,10 +620,11 @@ ngx_http_s3_kms_copy_index_reply(void *data, redisReply *reply)
 
 /*
  * What comes before the source's GET, each step once: for a "null"
- * version with an index entry, a HEAD of it (the entry describes the
- * latest object written without a version id, which a later PUT to a
- * versioned bucket does not replace); the range mapped; for tagging
- * directive COPY, the source's tags.  NGX_OK: a step waits for the
+ * version with an index entry, a GET of its first byte, whose ETag says
+ * whether the entry is the version's (the entry describes the latest
+ * object written without a version id: a PUT to the bucket once
+ * versioned replaces it, not the "null" version); the range mapped; for
+ * tagging directive COPY, the source's tags.  NGX_OK: a step waits for the
  * backend (ngx_http_s3_kms_copy_side_handler() goes on), or the source's
  * GET started; NGX_ERROR: the copy failed (ctx->error, if set, says why).
  */
@@ -643,7 +644,8 @@ ngx_http_s3_kms_copy_steps(ngx_http_request_t *r,
             copy->step = NGX_HTTP_S3_KMS_COPY_CHECKED;
 
             if (copy->null_version && copy->index_hit) {
-                return ngx_http_s3_kms_copy_side_start(r, copy, "HEAD",
+                /* its first byte: what the backend holds as "null" */
+                return ngx_http_s3_kms_copy_side_start(r, copy, "GET",
                                                        &copy->query);
             }
 
@@ -694,7 +696,7 @@ ngx_http_s3_kms_copy_steps(ngx_http_request_t *r,
 }
 
 
-/* a HEAD or a GET of a document, in memory, on the source's path */
+/* a GET on the source's path, its answer kept in memory */
 
 static ngx_int_t
 ngx_http_s3_kms_copy_side_start(ngx_http_request_t *r,
@@ -830,7 +832,9 @@ ngx_http_s3_kms_copy_side_result(ngx_http_request_t *r,
             b.len -= 2;
         }
 
-        if (copy->side_status != NGX_HTTP_OK || a.len == 0 || a.len != b.len
+        if ((copy->side_status != NGX_HTTP_OK
+             && copy->side_status != NGX_HTTP_PARTIAL_CONTENT)
+            || a.len == 0 || a.len != b.len
             || ngx_strncmp(a.data, b.data, a.len) != 0)
         {
             ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -1162,6 +1166,14 @@ ngx_http_s3_kms_copy_sub_handler(ngx_http_request_t *r,
         if (ngx_array_init(&ctx->be_headers, r->pool, 4,
                            sizeof(ngx_keyval_t))
             != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (copy->step == NGX_HTTP_S3_KMS_COPY_CHECKED
+            && ngx_http_s3_kms_be_header(ctx, "range", (u_char *) "bytes=0-0",
+                                         9)
+               != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }

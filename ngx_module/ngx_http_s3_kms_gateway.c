@@ -1505,6 +1505,8 @@ ngx_http_s3_kms_gw_index_del(ngx_http_request_t *r,
  * object written while its bucket was unversioned: the entry without a
  * version, unless a later PUT to the versioned bucket replaced it (GET
  * and HEAD check before they use it, ngx_http_s3_kms_gw_null_confirmed()).
+ * While that is not confirmed the "null" version has no entry
+ * (NGX_DECLINED): nothing is written back for it over the latest's.
  */
 
 ngx_int_t
@@ -1514,7 +1516,17 @@ ngx_http_s3_kms_gw_index_key(ngx_http_request_t *r,
     u_char      *p;
     ngx_uint_t   version;
 
-    version = ctx->s3->has_version && !ngx_http_s3_kms_gw_null_version(ctx);
+    version = ctx->s3->has_version;
+
+    if (version && ngx_http_s3_kms_gw_null_version(ctx)) {
+        if (ctx->null_check == NGX_HTTP_S3_KMS_NULL_PROBING
+            || ctx->null_check == NGX_HTTP_S3_KMS_NULL_OTHER)
+        {
+            return NGX_DECLINED;
+        }
+
+        version = 0;
+    }
 
     out->len = sizeof("ssek:obj:{}:") - 1 + ctx->bucket.len + ctx->key.len;
 
@@ -1588,7 +1600,10 @@ ngx_http_s3_kms_gw_null_confirmed(ngx_http_request_t *r,
         return 0;
     }
 
+    ctx->null_check = NGX_HTTP_S3_KMS_NULL_CONFIRMED;
+
     if (ngx_http_s3_kms_gw_index_key(r, ctx, &key) != NGX_OK) {
+        ctx->null_check = NGX_HTTP_S3_KMS_NULL_OTHER;
         return 0;
     }
 
@@ -1602,6 +1617,7 @@ ngx_http_s3_kms_gw_null_confirmed(ngx_http_request_t *r,
                                                 ngx_http_s3_kms_gw_index_reply,
                                                 r);
     if (ctx->redis_req == NULL) {
+        ctx->null_check = NGX_HTTP_S3_KMS_NULL_OTHER;
         return 0;
     }
 
@@ -1702,9 +1718,16 @@ ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r, redisReply *reply)
         return;
     }
 
-    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
-        && reply->elements >= 2 && ctx->null_check == 0
+    if (ctx->null_check == NGX_HTTP_S3_KMS_NULL_UNKNOWN
         && ngx_http_s3_kms_gw_null_version(ctx))
+    {
+        /* until the entry is known to be the version's, it has none */
+        ctx->null_check = NGX_HTTP_S3_KMS_NULL_OTHER;
+    }
+
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements >= 2
+        && ctx->null_check == NGX_HTTP_S3_KMS_NULL_OTHER)
     {
         /*
          * ?versionId=null: the entry is the version's only if the backend
@@ -1730,7 +1753,7 @@ ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r, redisReply *reply)
 
                 ngx_memcpy(ctx->null_etag.data, reply->element[i + 1]->str,
                            ctx->null_etag.len);
-                ctx->null_check = 1;
+                ctx->null_check = NGX_HTTP_S3_KMS_NULL_PROBING;
                 goto miss;
             }
         }
@@ -2057,8 +2080,8 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
         return;
     }
 
-    if (ctx->null_check == 1) {
-        ctx->null_check = 2;
+    if (ctx->null_check == NGX_HTTP_S3_KMS_NULL_PROBING) {
+        ctx->null_check = NGX_HTTP_S3_KMS_NULL_OTHER;
 
         if (ngx_http_s3_kms_gw_null_confirmed(r, ctx)) {
             return;
