@@ -33,6 +33,7 @@
 
 
 #include "ngx_http_s3_kms_gateway.h"
+#include "s3_tagging.h"
 
 
 #define NGX_HTTP_S3_KMS_COPY_MAX       ((uint64_t) 5 << 30)
@@ -48,6 +49,19 @@
 #define NGX_HTTP_S3_KMS_COPY_TOO_BIG                                          \
     "The specified copy source is larger than the maximum allowable size "    \
     "for a copy source: 5368709120"
+
+#define NGX_HTTP_S3_KMS_COPY_RANGE                                            \
+    "Range specified is not valid for source object of size: "
+
+
+/* what is done before the source's GET, in this order */
+typedef enum {
+    NGX_HTTP_S3_KMS_COPY_INDEXED = 0,  /* its index entry read */
+    NGX_HTTP_S3_KMS_COPY_CHECKED,      /* "null": the entry is its, or not */
+    NGX_HTTP_S3_KMS_COPY_PLANNED,      /* the range mapped */
+    NGX_HTTP_S3_KMS_COPY_TAGGED,       /* tagging COPY: its tags read */
+    NGX_HTTP_S3_KMS_COPY_READING       /* its GET started */
+} ngx_http_s3_kms_copy_step_e;
 
 
 struct ngx_http_s3_kms_copy_s {
@@ -116,6 +130,22 @@ struct ngx_http_s3_kms_copy_s {
     ngx_event_t                  wake;         /* the main request's turn */
     ngx_event_t                  poll;         /* the PUT's headers out? */
 
+    /*
+     * A request to the backend before the source's GET: a byte of the
+     * "null" version (does the unversioned index entry describe it?), or
+     * GetObjectTagging of the source (tagging directive COPY).
+     */
+    ngx_http_s3_kms_copy_step_e  step;
+    ngx_http_request_t          *side;
+    ngx_str_t                    side_method;
+    ngx_str_t                    side_query;
+    ngx_uint_t                   side_status;
+    ngx_str_t                    side_etag;
+    u_char                      *side_data;
+    size_t                       side_len;
+    ngx_event_t                  side_ev;
+    ngx_str_t                    tags;         /* the target's x-amz-tagging */
+
     unsigned                     index_hit:1;
     unsigned                     multipart:1;
     unsigned                     encrypted:1;
@@ -138,6 +168,9 @@ struct ngx_http_s3_kms_copy_s {
     unsigned                     src_stop:1;
     unsigned                     took:1;       /* a source buffer used up */
     unsigned                     in_body:1;    /* called by its filter */
+    unsigned                     copy_tags:1;  /* tagging directive COPY */
+    unsigned                     null_version:1; /* versionId=null */
+    unsigned                     side_done:1;
 };
 
 
@@ -146,6 +179,15 @@ static ngx_int_t ngx_http_s3_kms_copy_names(ngx_http_request_t *r,
 static ngx_int_t ngx_http_s3_kms_copy_self(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_copy_index_reply(void *data, redisReply *reply);
+static ngx_int_t ngx_http_s3_kms_copy_steps(ngx_http_request_t *r,
+    ngx_http_s3_kms_copy_t *copy);
+static ngx_int_t ngx_http_s3_kms_copy_side_start(ngx_http_request_t *r,
+    ngx_http_s3_kms_copy_t *copy, const char *method, ngx_str_t *query);
+static ngx_int_t ngx_http_s3_kms_copy_side_done(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+static void ngx_http_s3_kms_copy_side_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_s3_kms_copy_side_result(ngx_http_request_t *r,
+    ngx_http_s3_kms_copy_t *copy);
 static ngx_int_t ngx_http_s3_kms_copy_plan(ngx_http_request_t *r,
     ngx_http_s3_kms_copy_t *copy);
 static ngx_int_t ngx_http_s3_kms_copy_range(ngx_http_s3_kms_copy_t *copy);
@@ -221,6 +263,9 @@ ngx_http_s3_kms_copy_handler(ngx_http_request_t *r,
     copy->poll.handler = ngx_http_s3_kms_copy_poll_handler;
     copy->poll.data = copy;
     copy->poll.log = r->connection->log;
+    copy->side_ev.handler = ngx_http_s3_kms_copy_side_handler;
+    copy->side_ev.data = copy;
+    copy->side_ev.log = r->connection->log;
 
     if (ctx->s3->op == S3_OP_COPY_OBJECT) {
 
@@ -247,6 +292,32 @@ ngx_http_s3_kms_copy_handler(ngx_http_request_t *r,
                                     "Unknown metadata directive.");
             return NGX_ERROR;
         }
+
+        /* tags: the source's (COPY, the default) or the request's */
+
+        h = ngx_http_s3_kms_find_header(r, "x-amz-tagging-directive");
+
+        if (h != NULL
+            && !(h->value.len == 4
+                 && ngx_strncmp(h->value.data, "COPY", 4) == 0)
+            && !(h->value.len == 7
+                 && ngx_strncmp(h->value.data, "REPLACE", 7) == 0))
+        {
+            ctx->error.extra[0].name = "ArgumentName";
+            ctx->error.extra[0].value.data =
+                                  (u_char *) "x-amz-tagging-directive";
+            ctx->error.extra[0].value.len =
+                                  sizeof("x-amz-tagging-directive") - 1;
+            ctx->error.extra[1].name = "ArgumentValue";
+            ctx->error.extra[1].value.data = h->value.data;
+            ctx->error.extra[1].value.len = h->value.len;
+            ctx->error.nextra = 2;
+            ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INVALID_ARGUMENT,
+                                    "Unknown tagging directive.");
+            return NGX_ERROR;
+        }
+
+        copy->copy_tags = (h == NULL || h->value.len == 4);
 
         rc = ngx_http_s3_kms_copy_self(r, ctx);
         if (rc != NGX_OK) {
@@ -386,9 +457,19 @@ ngx_http_s3_kms_copy_names(ngx_http_request_t *r,
         copy->query.len = p - copy->query.data;
     }
 
+    /*
+     * S3 names "null" the version an object written while its bucket was
+     * unversioned has: the one indexed without a version, as long as no
+     * other PUT came since (ngx_http_s3_kms_copy_side_result() checks).
+     */
+
+    copy->null_version = (copy->version.len == 4
+                          && ngx_strncmp(copy->version.data, "null", 4) == 0);
+
+    n = copy->null_version ? 0 : copy->version.len;
+
     copy->index_key.len = sizeof("ssek:obj:{}:") - 1 + copy->bucket.len
-                          + copy->key.len
-                          + (copy->version.len ? 1 + copy->version.len : 0);
+                          + copy->key.len + (n ? 1 + n : 0);
     copy->index_key.data = ngx_pnalloc(r->pool, copy->index_key.len);
     if (copy->index_key.data == NULL) {
         return NGX_ERROR;
@@ -397,9 +478,9 @@ ngx_http_s3_kms_copy_names(ngx_http_request_t *r,
     p = ngx_sprintf(copy->index_key.data, "ssek:obj:{%V}:%V", &copy->bucket,
                     &copy->key);
 
-    if (copy->version.len) {
+    if (n) {
         *p++ = ':';
-        ngx_memcpy(p, copy->version.data, copy->version.len);
+        ngx_memcpy(p, copy->version.data, n);
     }
 
     return NGX_OK;
@@ -525,8 +606,192 @@ ngx_http_s3_kms_copy_index_reply(void *data, redisReply *reply)
                           || copy->idx_hdr_len == S3_OBJFMT_HDR_LEN);
     copy->multipart = copy->index_hit && copy->idx_parts.len;
 
-    if (ngx_http_s3_kms_copy_plan(r, copy) != NGX_OK
-        || ngx_http_s3_kms_copy_src_start(r, copy) != NGX_OK)
+    if (ngx_http_s3_kms_copy_steps(r, copy) != NGX_OK) {
+        if (ctx->error.err == S3_OK) {
+            ngx_http_s3_kms_copy_fail(copy, S3_ERR_INTERNAL, NULL, NULL);
+        }
+
+        ngx_http_s3_kms_copy_answer(copy);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * What comes before the source's GET, each step once: for a "null"
+ * version with an index entry, a GET of its first byte, whose ETag says
+ * whether the entry is the version's (the entry describes the latest
+ * object written without a version id: a PUT to the bucket once
+ * versioned replaces it, not the "null" version); the range mapped; for
+ * tagging directive COPY, the source's tags.  NGX_OK: a step waits for the
+ * backend (ngx_http_s3_kms_copy_side_handler() goes on), or the source's
+ * GET started; NGX_ERROR: the copy failed (ctx->error, if set, says why).
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_copy_steps(ngx_http_request_t *r,
+    ngx_http_s3_kms_copy_t *copy)
+{
+    u_char     *p;
+    ngx_str_t   q;
+
+    for ( ;; ) {
+
+        switch (copy->step) {
+
+        case NGX_HTTP_S3_KMS_COPY_INDEXED:
+            copy->step = NGX_HTTP_S3_KMS_COPY_CHECKED;
+
+            if (copy->null_version && copy->index_hit) {
+                /* its first byte: what the backend holds as "null" */
+                return ngx_http_s3_kms_copy_side_start(r, copy, "GET",
+                                                       &copy->query);
+            }
+
+            break;
+
+        case NGX_HTTP_S3_KMS_COPY_CHECKED:
+            copy->step = NGX_HTTP_S3_KMS_COPY_PLANNED;
+
+            if (ngx_http_s3_kms_copy_plan(r, copy) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            break;
+
+        case NGX_HTTP_S3_KMS_COPY_PLANNED:
+            copy->step = NGX_HTTP_S3_KMS_COPY_TAGGED;
+
+            if (!copy->copy_tags) {
+                break;
+            }
+
+            /* GetObjectTagging of the source, of its version if named */
+
+            q.len = sizeof("tagging") - 1
+                    + (copy->query.len ? 1 + copy->query.len : 0);
+            q.data = ngx_pnalloc(r->pool, q.len);
+            if (q.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            p = ngx_cpymem(q.data, "tagging", sizeof("tagging") - 1);
+
+            if (copy->query.len) {
+                *p++ = '&';
+                ngx_memcpy(p, copy->query.data, copy->query.len);
+            }
+
+            return ngx_http_s3_kms_copy_side_start(r, copy, "GET", &q);
+
+        case NGX_HTTP_S3_KMS_COPY_TAGGED:
+            copy->step = NGX_HTTP_S3_KMS_COPY_READING;
+            return ngx_http_s3_kms_copy_src_start(r, copy);
+
+        default:
+            return NGX_ERROR;
+        }
+    }
+}
+
+
+/* a GET on the source's path, its answer kept in memory */
+
+static ngx_int_t
+ngx_http_s3_kms_copy_side_start(ngx_http_request_t *r,
+    ngx_http_s3_kms_copy_t *copy, const char *method, ngx_str_t *query)
+{
+    ngx_http_request_t          *sr;
+    ngx_http_post_subrequest_t  *ps;
+
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps->handler = ngx_http_s3_kms_copy_side_done;
+    ps->data = copy;
+
+    copy->side_method.data = (u_char *) method;
+    copy->side_method.len = ngx_strlen(method);
+    copy->side_query = *query;
+    copy->side_status = 0;
+    copy->side_etag.len = 0;
+    copy->side_data = NULL;
+    copy->side_len = 0;
+    copy->side_done = 0;
+
+    if (ngx_http_subrequest(r, &r->uri, NULL, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_IN_MEMORY
+                            |NGX_HTTP_SUBREQUEST_BACKGROUND)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    copy->side = sr;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The side request ended (for each finalization of it): what it brought,
+ * then the main request's turn, from the event loop.
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_copy_side_done(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_s3_kms_copy_t  *copy = data;
+
+    ngx_http_s3_kms_gw_ctx_t  *sctx;
+
+    if (copy->side != r || copy->side_done) {
+        return NGX_OK;
+    }
+
+    copy->side_done = 1;
+    sctx = ngx_http_get_module_ctx(r, ngx_http_s3_kms_module);
+
+    if (sctx != NULL && r->upstream != NULL && rc == NGX_OK) {
+        copy->side_status = r->upstream->headers_in.status_n;
+        copy->side_etag = sctx->obj.etag;      /* the shared pool's */
+        copy->side_data = sctx->list_data;
+        copy->side_len = sctx->list_len;
+    }
+
+    if (!copy->side_ev.posted) {
+        ngx_post_event(&copy->side_ev, &ngx_posted_events);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_s3_kms_copy_side_handler(ngx_event_t *ev)
+{
+    ngx_http_s3_kms_copy_t  *copy = ev->data;
+
+    ngx_connection_t          *c;
+    ngx_http_request_t        *r;
+    ngx_http_s3_kms_gw_ctx_t  *ctx;
+
+    r = copy->request;
+    ctx = copy->ctx;
+    c = r->connection;
+
+    copy->side = NULL;
+
+    if (copy->answered || copy->failed) {
+        return;
+    }
+
+    if (ngx_http_s3_kms_copy_side_result(r, copy) != NGX_OK
+        || (!copy->answered && ngx_http_s3_kms_copy_steps(r, copy) != NGX_OK))
     {
         if (ctx->error.err == S3_OK) {
             ngx_http_s3_kms_copy_fail(copy, S3_ERR_INTERNAL, NULL, NULL);
@@ -536,6 +801,118 @@ ngx_http_s3_kms_copy_index_reply(void *data, redisReply *reply)
     }
 
     ngx_http_run_posted_requests(c);
+}
+
+
+/* what the side request says; NGX_OK also when the copy is answered */
+
+static ngx_int_t
+ngx_http_s3_kms_copy_side_result(ngx_http_request_t *r,
+    ngx_http_s3_kms_copy_t *copy)
+{
+    char                      *tags;
+    size_t                     len;
+    ngx_str_t                  a, b;
+    ngx_http_s3_kms_gw_ctx_t  *ctx = copy->ctx;
+
+    if (copy->step == NGX_HTTP_S3_KMS_COPY_CHECKED) {
+
+        /* the "null" version: the entry is its if the ETags agree */
+
+        a = copy->side_etag;
+        b = copy->idx_etag;
+
+        if (a.len >= 2 && a.data[0] == '"' && a.data[a.len - 1] == '"') {
+            a.data++;
+            a.len -= 2;
+        }
+
+        if (b.len >= 2 && b.data[0] == '"' && b.data[b.len - 1] == '"') {
+            b.data++;
+            b.len -= 2;
+        }
+
+        if ((copy->side_status != NGX_HTTP_OK
+             && copy->side_status != NGX_HTTP_PARTIAL_CONTENT)
+            || a.len == 0 || a.len != b.len
+            || ngx_strncmp(a.data, b.data, a.len) != 0)
+        {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "s3_kms: copy source %V/%V?versionId=null: the "
+                           "index entry is another version's",
+                           &copy->bucket, &copy->key);
+
+            copy->index_hit = 0;
+            copy->multipart = 0;
+        }
+
+        return NGX_OK;
+    }
+
+    /* GetObjectTagging of the source */
+
+    switch (copy->side_status) {
+
+    case NGX_HTTP_OK:
+        break;
+
+    case NGX_HTTP_NOT_FOUND:
+        /* no such source (or version): its GET answers as S3 does */
+        return NGX_OK;
+
+    case NGX_HTTP_NOT_IMPLEMENTED:
+        /* a backend without tags: the source has none */
+        return NGX_OK;
+
+    case 0:
+        ngx_http_s3_kms_copy_fail(copy, S3_ERR_SERVICE_UNAVAILABLE, NULL,
+                                  "the backend did not answer the copy "
+                                  "source's GetObjectTagging");
+        return NGX_ERROR;
+
+    default:
+        /* refused, ...: the backend's answer, as it gives it */
+        copy->status = copy->side_status;
+        copy->errbody = copy->side_data;
+        copy->errlen = copy->side_data ? copy->side_len : 0;
+        ngx_http_s3_kms_copy_relay(copy);
+        return NGX_OK;
+    }
+
+    if (copy->side_data == NULL
+        || s3_tagging_from_xml(copy->side_data, copy->side_len, &tags, &len)
+           != S3_OK)
+    {
+        ngx_http_s3_kms_copy_fail(copy, S3_ERR_INTERNAL, NULL,
+                                  "the backend's GetObjectTagging document "
+                                  "of the copy source is malformed");
+        return NGX_ERROR;
+    }
+
+    if (len) {
+        copy->tags.data = ngx_pnalloc(r->pool, len);
+        if (copy->tags.data == NULL) {
+            free(tags);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(copy->tags.data, tags, len);
+        copy->tags.len = len;
+    }
+
+    free(tags);
+
+    /* the target's PUT carries them (the request's x-amz-tagging not) */
+
+    if (copy->tags.len
+        && ngx_http_s3_kms_be_header(ctx, "x-amz-tagging", copy->tags.data,
+                                     copy->tags.len)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -677,22 +1054,30 @@ ngx_http_s3_kms_copy_range(ngx_http_s3_kms_copy_t *copy)
         if (s3->copy_first >= copy->total || s3->copy_last >= copy->total
             || s3->copy_last < s3->copy_first)
         {
-            p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
+            /* S3: InvalidArgument (400), not GET's InvalidRange */
+
+            p = ngx_pnalloc(r->pool, sizeof(NGX_HTTP_S3_KMS_COPY_RANGE)
+                                     + NGX_OFF_T_LEN);
             if (p == NULL) {
                 return NGX_ERROR;
             }
 
+            *ngx_sprintf(p, NGX_HTTP_S3_KMS_COPY_RANGE "%uL", copy->total) =
+                                                                        '\0';
+
             h = ngx_http_s3_kms_find_header(r, "x-amz-copy-source-range");
 
-            ctx->error.extra[0].name = "RangeRequested";
-            ctx->error.extra[0].value.data = h ? h->value.data : NULL;
-            ctx->error.extra[0].value.len = h ? h->value.len : 0;
-            ctx->error.extra[1].name = "ActualObjectSize";
-            ctx->error.extra[1].value.data = p;
-            ctx->error.extra[1].value.len = ngx_sprintf(p, "%uL", copy->total)
-                                            - p;
+            ctx->error.extra[0].name = "ArgumentName";
+            ctx->error.extra[0].value.data =
+                                  (u_char *) "x-amz-copy-source-range";
+            ctx->error.extra[0].value.len =
+                                  sizeof("x-amz-copy-source-range") - 1;
+            ctx->error.extra[1].name = "ArgumentValue";
+            ctx->error.extra[1].value.data = h ? h->value.data : NULL;
+            ctx->error.extra[1].value.len = h ? h->value.len : 0;
             ctx->error.nextra = 2;
-            ngx_http_s3_kms_copy_fail(copy, S3_ERR_INVALID_RANGE, NULL,
+            ngx_http_s3_kms_copy_fail(copy, S3_ERR_INVALID_ARGUMENT,
+                                      (const char *) p,
                                       "x-amz-copy-source-range beyond the "
                                       "source");
             return NGX_ERROR;
@@ -752,6 +1137,49 @@ ngx_http_s3_kms_copy_sub_handler(ngx_http_request_t *r,
     uint64_t                   soff, slen, end;
     ngx_http_s3_kms_copy_t    *copy = pctx->copy;
     ngx_http_s3_kms_gw_ctx_t  *ctx;
+
+    if (copy != NULL && copy->side == r && !copy->side_done) {
+
+        /* a side request: its answer kept whole (a document, or none) */
+
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_s3_kms_gw_ctx_t));
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_s3_kms_module);
+
+        ctx->request = r;
+        ctx->parent = pctx;
+        ctx->s3 = pctx->s3;
+        ctx->bucket = copy->bucket;
+        ctx->key = copy->key;
+        ctx->mode = NGX_HTTP_S3_KMS_BE_LIST;
+        ctx->be_length = -1;
+        ctx->obj.len = -1;
+        ctx->obj.stored = -1;
+        ctx->obj.total = -1;
+        ctx->be_method = copy->side_method;
+        ctx->be_path = copy->path;
+        ctx->be_query = copy->side_query;
+
+        if (ngx_array_init(&ctx->be_headers, r->pool, 4,
+                           sizeof(ngx_keyval_t))
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (copy->step == NGX_HTTP_S3_KMS_COPY_CHECKED
+            && ngx_http_s3_kms_be_header(ctx, "range", (u_char *) "bytes=0-0",
+                                         9)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_s3_kms_be_start(r, ctx);
+    }
 
     if (copy == NULL || copy->sr != r) {
         return NGX_DECLINED;
@@ -1288,13 +1716,24 @@ ngx_http_s3_kms_copy_skip_header(ngx_http_s3_kms_gw_ctx_t *ctx,
         "content-language", "cache-control", "expires", NULL
     };
 
-    if (ctx->copy == NULL || ctx->s3->op != S3_OP_COPY_OBJECT
-        || ctx->sse->meta_replace)
-    {
+    if (ctx->copy == NULL || ctx->s3->op != S3_OP_COPY_OBJECT) {
         return 0;
     }
 
     n = h->name.len;
+
+    /* tagging directive COPY: the source's tags, never the request's */
+
+    if (ctx->copy->copy_tags && n == sizeof("x-amz-tagging") - 1
+        && ngx_strncasecmp((u_char *) h->name.data,
+                           (u_char *) "x-amz-tagging", n) == 0)
+    {
+        return 1;
+    }
+
+    if (ctx->sse->meta_replace) {
+        return 0;
+    }
 
     if (n > 11 && ngx_strncasecmp((u_char *) h->name.data,
                                   (u_char *) "x-amz-meta-", 11) == 0)
@@ -2889,6 +3328,10 @@ ngx_http_s3_kms_copy_cleanup(ngx_http_s3_kms_gw_ctx_t *ctx)
 
     if (copy->wake.posted) {
         ngx_delete_posted_event(&copy->wake);
+    }
+
+    if (copy->side_ev.posted) {
+        ngx_delete_posted_event(&copy->side_ev);
     }
 
     if (copy->poll.timer_set) {

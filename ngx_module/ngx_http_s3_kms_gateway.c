@@ -50,6 +50,10 @@ static ngx_int_t ngx_http_s3_kms_gw_probe_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_kms_gw_probe_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static void ngx_http_s3_kms_gw_resume(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_s3_kms_gw_null_version(
+    ngx_http_s3_kms_gw_ctx_t *ctx);
+static ngx_uint_t ngx_http_s3_kms_gw_null_confirmed(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_gw_get_key(ngx_http_s3_kms_run_t *run);
@@ -1496,15 +1500,37 @@ ngx_http_s3_kms_gw_index_del(ngx_http_request_t *r,
 }
 
 
+/*
+ * ssek:obj:{BUCKET}:KEY[:VERSION].  S3 names "null" the version of an
+ * object written while its bucket was unversioned: the entry without a
+ * version, unless a later PUT to the versioned bucket replaced it (GET
+ * and HEAD check before they use it, ngx_http_s3_kms_gw_null_confirmed()).
+ * While that is not confirmed the "null" version has no entry
+ * (NGX_DECLINED): nothing is written back for it over the latest's.
+ */
+
 ngx_int_t
 ngx_http_s3_kms_gw_index_key(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *out)
 {
-    u_char  *p;
+    u_char      *p;
+    ngx_uint_t   version;
+
+    version = ctx->s3->has_version;
+
+    if (version && ngx_http_s3_kms_gw_null_version(ctx)) {
+        if (ctx->null_check == NGX_HTTP_S3_KMS_NULL_PROBING
+            || ctx->null_check == NGX_HTTP_S3_KMS_NULL_OTHER)
+        {
+            return NGX_DECLINED;
+        }
+
+        version = 0;
+    }
 
     out->len = sizeof("ssek:obj:{}:") - 1 + ctx->bucket.len + ctx->key.len;
 
-    if (ctx->s3->has_version) {
+    if (version) {
         out->len += 1 + ctx->s3->version_id.len;
     }
 
@@ -1515,12 +1541,92 @@ ngx_http_s3_kms_gw_index_key(ngx_http_request_t *r,
 
     p = ngx_sprintf(out->data, "ssek:obj:{%V}:%V", &ctx->bucket, &ctx->key);
 
-    if (ctx->s3->has_version) {
+    if (version) {
         *p++ = ':';
         p = ngx_cpymem(p, ctx->s3->version_id.data, ctx->s3->version_id.len);
     }
 
     return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_s3_kms_gw_null_version(ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    return ctx->s3->has_version && ctx->s3->version_id.len == 4
+           && ngx_strncmp(ctx->s3->version_id.data, "null", 4) == 0;
+}
+
+
+/*
+ * ?versionId=null, after the probe: 1 when the backend's ETag of the
+ * "null" version is the one of the unversioned index entry, which is then
+ * read again and used as for a request without a version (the HGETALL
+ * was sent); 0: the request goes on with what the probe found.
+ */
+
+static ngx_uint_t
+ngx_http_s3_kms_gw_null_confirmed(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx)
+{
+    const char                   *argv[2];
+    size_t                        argvlen[2];
+    ngx_str_t                     key, a, b;
+    ngx_http_s3_kms_obj_t        *o = &ctx->obj;
+    ngx_http_s3_kms_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+
+    a = o->etag;
+    b = ctx->null_etag;
+
+    if (a.len >= 2 && a.data[0] == '"' && a.data[a.len - 1] == '"') {
+        a.data++;
+        a.len -= 2;
+    }
+
+    if (b.len >= 2 && b.data[0] == '"' && b.data[b.len - 1] == '"') {
+        b.data++;
+        b.len -= 2;
+    }
+
+    if ((o->status != NGX_HTTP_OK && o->status != NGX_HTTP_PARTIAL_CONTENT)
+        || !o->encrypted || a.len == 0 || a.len != b.len
+        || ngx_strncmp(a.data, b.data, a.len) != 0)
+    {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "s3_kms: %V/%V?versionId=null: the index entry is "
+                       "another version's", &ctx->bucket, &ctx->key);
+        return 0;
+    }
+
+    ctx->null_check = NGX_HTTP_S3_KMS_NULL_CONFIRMED;
+
+    if (ngx_http_s3_kms_gw_index_key(r, ctx, &key) != NGX_OK) {
+        ctx->null_check = NGX_HTTP_S3_KMS_NULL_OTHER;
+        return 0;
+    }
+
+    argv[0] = "HGETALL";
+    argvlen[0] = 7;
+    argv[1] = (const char *) key.data;
+    argvlen[1] = key.len;
+
+    ctx->redis_req = ngx_http_s3_kms_redis_send(mcf->worker->redis, 2, argv,
+                                                argvlen,
+                                                ngx_http_s3_kms_gw_index_reply,
+                                                r);
+    if (ctx->redis_req == NULL) {
+        ctx->null_check = NGX_HTTP_S3_KMS_NULL_OTHER;
+        return 0;
+    }
+
+    ngx_memzero(o, sizeof(ngx_http_s3_kms_obj_t));
+    o->len = -1;
+    o->stored = -1;
+    o->total = -1;
+
+    return 1;
 }
 
 
@@ -1612,6 +1718,47 @@ ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r, redisReply *reply)
         return;
     }
 
+    if (ctx->null_check == NGX_HTTP_S3_KMS_NULL_UNKNOWN
+        && ngx_http_s3_kms_gw_null_version(ctx))
+    {
+        /* until the entry is known to be the version's, it has none */
+        ctx->null_check = NGX_HTTP_S3_KMS_NULL_OTHER;
+    }
+
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements >= 2
+        && ctx->null_check == NGX_HTTP_S3_KMS_NULL_OTHER)
+    {
+        /*
+         * ?versionId=null: the entry is the version's only if the backend
+         * says so (its ETag, from the probe); until then a miss.
+         */
+
+        for (i = 0; i + 1 < reply->elements; i += 2) {
+            e = reply->element[i];
+
+            if (e->type == REDIS_REPLY_STRING && e->len == 4
+                && ngx_strncmp(e->str, "etag", 4) == 0
+                && reply->element[i + 1]->type == REDIS_REPLY_STRING
+                && reply->element[i + 1]->len > 0)
+            {
+                ctx->null_etag.len = reply->element[i + 1]->len;
+                ctx->null_etag.data = ngx_pnalloc(r->pool,
+                                                  ctx->null_etag.len);
+                if (ctx->null_etag.data == NULL) {
+                    ngx_http_s3_kms_gw_finish(r, ctx,
+                                              NGX_HTTP_INTERNAL_SERVER_ERROR);
+                    return;
+                }
+
+                ngx_memcpy(ctx->null_etag.data, reply->element[i + 1]->str,
+                           ctx->null_etag.len);
+                ctx->null_check = NGX_HTTP_S3_KMS_NULL_PROBING;
+                goto miss;
+            }
+        }
+    }
+
     if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
         && reply->elements >= 2)
     {
@@ -1696,6 +1843,8 @@ ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r, redisReply *reply)
     }
 
     /* not in the index: ask the backend */
+
+miss:
 
     ngx_memzero(o, sizeof(ngx_http_s3_kms_obj_t));
     o->len = -1;
@@ -1929,6 +2078,14 @@ ngx_http_s3_kms_gw_got_object(ngx_http_request_t *r,
     if (ctx->listing) {
         ngx_http_s3_kms_gw_list_got(r, ctx);
         return;
+    }
+
+    if (ctx->null_check == NGX_HTTP_S3_KMS_NULL_PROBING) {
+        ctx->null_check = NGX_HTTP_S3_KMS_NULL_OTHER;
+
+        if (ngx_http_s3_kms_gw_null_confirmed(r, ctx)) {
+            return;
+        }
     }
 
     /* multipart objects: the part table is rebuilt from the backend */

@@ -39,6 +39,19 @@ typedef enum {
 } ngx_http_s3_kms_be_mode_e;
 
 
+/*
+ * GET or HEAD ?versionId=null: the unversioned index entry is the "null"
+ * version's only if the backend's ETag of that version is the entry's
+ * (ngx_http_s3_kms_gw_index_key())
+ */
+typedef enum {
+    NGX_HTTP_S3_KMS_NULL_UNKNOWN = 0,  /* the entry not read yet */
+    NGX_HTTP_S3_KMS_NULL_PROBING,      /* read; the probe will tell */
+    NGX_HTTP_S3_KMS_NULL_OTHER,        /* none, or another version's */
+    NGX_HTTP_S3_KMS_NULL_CONFIRMED     /* the version's: used */
+} ngx_http_s3_kms_null_e;
+
+
 /* what the gateway knows of a stored object (index or probe) */
 typedef struct {
     ngx_uint_t                   found;        /* the backend has it */
@@ -92,6 +105,10 @@ typedef struct {
     ngx_http_s3_kms_redis_req_t *redis_req;
     ngx_uint_t                   index_hit;
     ngx_uint_t                   probing;
+
+    /* ?versionId=null: is the unversioned entry the version's? */
+    ngx_http_s3_kms_null_e       null_check;
+    ngx_str_t                    null_etag;    /* the entry's, to compare */
 
     /* the client's Range, resolved */
     s3_objfmt_range_t            range;

@@ -321,7 +321,9 @@ $r = $t->s3_request(method => 'PUT', bucket => $B, key => 'parts',
                     query => { partNumber => 9, uploadId => $upload },
                     headers => { 'x-amz-copy-source' => "/$B/dst",
                                  'x-amz-copy-source-range' => 'bytes=10-999999' });
-$t->is_s3_error($r, 416, 'InvalidRange', 'a copy-source-range past the source');
+$t->is_s3_error($r, 400, 'InvalidArgument', 'a copy-source-range past the source');
+like($r->{body}, qr{<Message>Range specified is not valid for source object of size: 300000</Message>},
+     '... S3\'s message (t/gw-copy-tags.t has the others)');
 $r = $t->s3_request(method => 'PUT', bucket => $B, key => 'parts',
                     query => { partNumber => 9, uploadId => $upload },
                     headers => { 'x-amz-copy-source' => "/$B/dst",
