@@ -118,7 +118,6 @@ struct ngx_http_s3_kms_copy_s {
     s3_objfmt_dec_t             *dec;
     u_char                      *frame;
     size_t                       frame_size;
-    size_t                       frame_fill;
     u_char                      *plain;
     size_t                       plain_left;
 
@@ -179,6 +178,9 @@ static ngx_int_t ngx_http_s3_kms_copy_names(ngx_http_request_t *r,
 static ngx_int_t ngx_http_s3_kms_copy_self(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static void ngx_http_s3_kms_copy_index_reply(void *data, redisReply *reply);
+static ngx_int_t ngx_http_s3_kms_copy_directive(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const char *name, const char *message,
+    ngx_table_elt_t **hp);
 static ngx_int_t ngx_http_s3_kms_copy_steps(ngx_http_request_t *r,
     ngx_http_s3_kms_copy_t *copy);
 static ngx_int_t ngx_http_s3_kms_copy_side_start(ngx_http_request_t *r,
@@ -269,53 +271,21 @@ ngx_http_s3_kms_copy_handler(ngx_http_request_t *r,
 
     if (ctx->s3->op == S3_OP_COPY_OBJECT) {
 
-        /* S3 knows two directives; anything else is refused */
+        /* S3 knows two directives for each; anything else is refused */
 
-        h = ngx_http_s3_kms_find_header(r, "x-amz-metadata-directive");
-
-        if (h != NULL
-            && !(h->value.len == 4
-                 && ngx_strncmp(h->value.data, "COPY", 4) == 0)
-            && !(h->value.len == 7
-                 && ngx_strncmp(h->value.data, "REPLACE", 7) == 0))
+        if (ngx_http_s3_kms_copy_directive(r, ctx,
+                                           "x-amz-metadata-directive",
+                                           "Unknown metadata directive.",
+                                           &h) != NGX_OK
+            || ngx_http_s3_kms_copy_directive(r, ctx,
+                                              "x-amz-tagging-directive",
+                                              "Unknown tagging directive.",
+                                              &h) != NGX_OK)
         {
-            ctx->error.extra[0].name = "ArgumentName";
-            ctx->error.extra[0].value.data =
-                                  (u_char *) "x-amz-metadata-directive";
-            ctx->error.extra[0].value.len =
-                                  sizeof("x-amz-metadata-directive") - 1;
-            ctx->error.extra[1].name = "ArgumentValue";
-            ctx->error.extra[1].value.data = h->value.data;
-            ctx->error.extra[1].value.len = h->value.len;
-            ctx->error.nextra = 2;
-            ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INVALID_ARGUMENT,
-                                    "Unknown metadata directive.");
             return NGX_ERROR;
         }
 
         /* tags: the source's (COPY, the default) or the request's */
-
-        h = ngx_http_s3_kms_find_header(r, "x-amz-tagging-directive");
-
-        if (h != NULL
-            && !(h->value.len == 4
-                 && ngx_strncmp(h->value.data, "COPY", 4) == 0)
-            && !(h->value.len == 7
-                 && ngx_strncmp(h->value.data, "REPLACE", 7) == 0))
-        {
-            ctx->error.extra[0].name = "ArgumentName";
-            ctx->error.extra[0].value.data =
-                                  (u_char *) "x-amz-tagging-directive";
-            ctx->error.extra[0].value.len =
-                                  sizeof("x-amz-tagging-directive") - 1;
-            ctx->error.extra[1].name = "ArgumentValue";
-            ctx->error.extra[1].value.data = h->value.data;
-            ctx->error.extra[1].value.len = h->value.len;
-            ctx->error.nextra = 2;
-            ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INVALID_ARGUMENT,
-                                    "Unknown tagging directive.");
-            return NGX_ERROR;
-        }
 
         copy->copy_tags = (h == NULL || h->value.len == 4);
 
@@ -353,6 +323,43 @@ ngx_http_s3_kms_copy_handler(ngx_http_request_t *r,
     }
 
     return NGX_AGAIN;
+}
+
+
+/*
+ * x-amz-metadata-directive or x-amz-tagging-directive: absent, COPY or
+ * REPLACE (*hp: the header, or NULL); anything else is S3's
+ * InvalidArgument with the header's name and value.
+ */
+
+static ngx_int_t
+ngx_http_s3_kms_copy_directive(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, const char *name, const char *message,
+    ngx_table_elt_t **hp)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_http_s3_kms_find_header(r, name);
+    *hp = h;
+
+    if (h == NULL
+        || (h->value.len == 4 && ngx_strncmp(h->value.data, "COPY", 4) == 0)
+        || (h->value.len == 7
+            && ngx_strncmp(h->value.data, "REPLACE", 7) == 0))
+    {
+        return NGX_OK;
+    }
+
+    ctx->error.extra[0].name = "ArgumentName";
+    ctx->error.extra[0].value.data = (u_char *) name;
+    ctx->error.extra[0].value.len = ngx_strlen(name);
+    ctx->error.extra[1].name = "ArgumentValue";
+    ctx->error.extra[1].value.data = h->value.data;
+    ctx->error.extra[1].value.len = h->value.len;
+    ctx->error.nextra = 2;
+    ngx_http_s3_kms_gw_fail(r, ctx, S3_ERR_INVALID_ARGUMENT, message);
+
+    return NGX_ERROR;
 }
 
 
@@ -534,10 +541,8 @@ ngx_http_s3_kms_copy_index_reply(void *data, redisReply *reply)
     redisReply                *e, *ev;
     ngx_connection_t          *c;
     ngx_http_request_t        *r;
-    ngx_http_s3_kms_gw_ctx_t  *ctx;
 
     r = copy->request;
-    ctx = copy->ctx;
     c = r->connection;
     copy->redis = NULL;
 
@@ -607,10 +612,6 @@ ngx_http_s3_kms_copy_index_reply(void *data, redisReply *reply)
     copy->multipart = copy->index_hit && copy->idx_parts.len;
 
     if (ngx_http_s3_kms_copy_steps(r, copy) != NGX_OK) {
-        if (ctx->error.err == S3_OK) {
-            ngx_http_s3_kms_copy_fail(copy, S3_ERR_INTERNAL, NULL, NULL);
-        }
-
         ngx_http_s3_kms_copy_answer(copy);
     }
 
@@ -778,10 +779,8 @@ ngx_http_s3_kms_copy_side_handler(ngx_event_t *ev)
 
     ngx_connection_t          *c;
     ngx_http_request_t        *r;
-    ngx_http_s3_kms_gw_ctx_t  *ctx;
 
     r = copy->request;
-    ctx = copy->ctx;
     c = r->connection;
 
     copy->side = NULL;
@@ -793,10 +792,6 @@ ngx_http_s3_kms_copy_side_handler(ngx_event_t *ev)
     if (ngx_http_s3_kms_copy_side_result(r, copy) != NGX_OK
         || (!copy->answered && ngx_http_s3_kms_copy_steps(r, copy) != NGX_OK))
     {
-        if (ctx->error.err == S3_OK) {
-            ngx_http_s3_kms_copy_fail(copy, S3_ERR_INTERNAL, NULL, NULL);
-        }
-
         ngx_http_s3_kms_copy_answer(copy);
     }
 
@@ -812,30 +807,16 @@ ngx_http_s3_kms_copy_side_result(ngx_http_request_t *r,
 {
     char                      *tags;
     size_t                     len;
-    ngx_str_t                  a, b;
     ngx_http_s3_kms_gw_ctx_t  *ctx = copy->ctx;
 
     if (copy->step == NGX_HTTP_S3_KMS_COPY_CHECKED) {
 
         /* the "null" version: the entry is its if the ETags agree */
 
-        a = copy->side_etag;
-        b = copy->idx_etag;
-
-        if (a.len >= 2 && a.data[0] == '"' && a.data[a.len - 1] == '"') {
-            a.data++;
-            a.len -= 2;
-        }
-
-        if (b.len >= 2 && b.data[0] == '"' && b.data[b.len - 1] == '"') {
-            b.data++;
-            b.len -= 2;
-        }
-
         if ((copy->side_status != NGX_HTTP_OK
              && copy->side_status != NGX_HTTP_PARTIAL_CONTENT)
-            || a.len == 0 || a.len != b.len
-            || ngx_strncmp(a.data, b.data, a.len) != 0)
+            || !ngx_http_s3_kms_etag_equal(&copy->side_etag,
+                                           &copy->idx_etag))
         {
             ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "s3_kms: copy source %V/%V?versionId=null: the "
@@ -1142,33 +1123,16 @@ ngx_http_s3_kms_copy_sub_handler(ngx_http_request_t *r,
 
         /* a side request: its answer kept whole (a document, or none) */
 
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_s3_kms_gw_ctx_t));
+        ctx = ngx_http_s3_kms_gw_sub_ctx(r, pctx, NGX_HTTP_S3_KMS_BE_LIST);
         if (ctx == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_http_set_ctx(r, ctx, ngx_http_s3_kms_module);
-
-        ctx->request = r;
-        ctx->parent = pctx;
-        ctx->s3 = pctx->s3;
         ctx->bucket = copy->bucket;
         ctx->key = copy->key;
-        ctx->mode = NGX_HTTP_S3_KMS_BE_LIST;
-        ctx->be_length = -1;
-        ctx->obj.len = -1;
-        ctx->obj.stored = -1;
-        ctx->obj.total = -1;
         ctx->be_method = copy->side_method;
         ctx->be_path = copy->path;
         ctx->be_query = copy->side_query;
-
-        if (ngx_array_init(&ctx->be_headers, r->pool, 4,
-                           sizeof(ngx_keyval_t))
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
 
         if (copy->step == NGX_HTTP_S3_KMS_COPY_CHECKED
             && ngx_http_s3_kms_be_header(ctx, "range", (u_char *) "bytes=0-0",
@@ -1185,35 +1149,18 @@ ngx_http_s3_kms_copy_sub_handler(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_s3_kms_gw_ctx_t));
+    ctx = ngx_http_s3_kms_gw_sub_ctx(r, pctx, NGX_HTTP_S3_KMS_BE_COPY_SRC);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_set_ctx(r, ctx, ngx_http_s3_kms_module);
-
-    ctx->request = r;
-    ctx->parent = pctx;
-    ctx->s3 = pctx->s3;
     ctx->bucket = copy->bucket;
     ctx->key = copy->key;
     ctx->copy = copy;
-    ctx->mode = NGX_HTTP_S3_KMS_BE_COPY_SRC;
-    ctx->be_length = -1;
-    ctx->obj.len = -1;
-    ctx->obj.stored = -1;
-    ctx->obj.total = -1;
-    ngx_str_set(&ctx->be_method, "GET");
     ctx->be_path = copy->path;
     ctx->be_query = copy->query;
 
     copy->sctx = ctx;
-
-    if (ngx_array_init(&ctx->be_headers, r->pool, 4, sizeof(ngx_keyval_t))
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     /* the stored bytes the range needs; the object the index describes */
 
@@ -2754,7 +2701,9 @@ ngx_http_s3_kms_copy_produce(ngx_http_s3_kms_copy_t *copy)
             copy->frame_size = unit;
         }
 
-        while (copy->frame_fill < unit) {
+        /* decrypted from the source's buffers into the frame as they come */
+
+        do {
             sb = ngx_http_s3_kms_copy_src_buf(copy);
 
             if (sb == NULL) {
@@ -2769,15 +2718,13 @@ ngx_http_s3_kms_copy_produce(ngx_http_s3_kms_copy_t *copy)
                 return NGX_AGAIN;
             }
 
-            n = ngx_min(unit - copy->frame_fill, (size_t) (sb->last - sb->pos));
-            ngx_memcpy(copy->frame + copy->frame_fill, sb->pos, n);
-            copy->frame_fill += n;
+            n = ngx_min(unit, (size_t) (sb->last - sb->pos));
+            orc = s3_objfmt_dec_unit_feed(copy->dec, sb->pos, n, copy->frame,
+                                          &pos, &plen);
             sb->pos += n;
-        }
+            unit -= n;
 
-        copy->frame_fill = 0;
-
-        orc = s3_objfmt_dec_unit(copy->dec, copy->frame, unit, &pos, &plen);
+        } while (orc == S3_OBJFMT_AGAIN);
 
         if (orc != S3_OBJFMT_OK) {
             ngx_log_error(NGX_LOG_ERR, copy->request->connection->log, 0,
@@ -2982,7 +2929,8 @@ ngx_http_s3_kms_copy_fail(ngx_http_s3_kms_copy_t *copy, s3_err_t err,
 
 /*
  * A failed copy: the source's GET ends, the target's PUT (if it started)
- * closes short of its Content-Length, and the client gets ctx->error.
+ * closes short of its Content-Length, and the client gets ctx->error
+ * (InternalError if nothing set one).
  */
 
 static void
@@ -2994,6 +2942,10 @@ ngx_http_s3_kms_copy_answer(ngx_http_s3_kms_copy_t *copy)
 
     if (copy->answered) {
         return;
+    }
+
+    if (ctx->error.err == S3_OK) {
+        ngx_http_s3_kms_copy_fail(copy, S3_ERR_INTERNAL, NULL, NULL);
     }
 
     copy->answered = 1;

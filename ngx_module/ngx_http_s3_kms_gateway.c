@@ -43,6 +43,8 @@ static void ngx_http_s3_kms_gw_put_key(ngx_http_s3_kms_run_t *run);
 static void ngx_http_s3_kms_gw_put_key_handler(ngx_http_s3_kms_run_t *run);
 static ngx_int_t ngx_http_s3_kms_gw_get(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
+static ngx_int_t ngx_http_s3_kms_gw_index_read(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *key);
 static void ngx_http_s3_kms_gw_index_reply(void *data, redisReply *reply);
 static void ngx_http_s3_kms_gw_index_handler(ngx_http_request_t *r,
     redisReply *reply);
@@ -309,6 +311,72 @@ ngx_http_s3_kms_gw_finish(ngx_http_request_t *r,
     }
 
     ngx_http_finalize_request(r, rc);
+}
+
+
+/* 1 if two ETags, quoted or not, are the same and not empty */
+
+ngx_uint_t
+ngx_http_s3_kms_etag_equal(ngx_str_t *x, ngx_str_t *y)
+{
+    ngx_str_t  a = *x, b = *y;
+
+    if (a.len >= 2 && a.data[0] == '"' && a.data[a.len - 1] == '"') {
+        a.data++;
+        a.len -= 2;
+    }
+
+    if (b.len >= 2 && b.data[0] == '"' && b.data[b.len - 1] == '"') {
+        b.data++;
+        b.len -= 2;
+    }
+
+    return a.len != 0 && a.len == b.len
+           && ngx_strncmp(a.data, b.data, a.len) == 0;
+}
+
+
+/*
+ * The context of a subrequest of ours to the backend (a probe, a copy's
+ * source or side request, a multipart step): the parent's object and
+ * request line (a GET of its path and query), nothing known of the
+ * answer yet, no extra backend headers.  The caller changes what differs.
+ */
+
+ngx_http_s3_kms_gw_ctx_t *
+ngx_http_s3_kms_gw_sub_ctx(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *pctx, ngx_http_s3_kms_be_mode_e mode)
+{
+    ngx_http_s3_kms_gw_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_s3_kms_gw_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_s3_kms_module);
+
+    ctx->request = r;
+    ctx->parent = pctx;
+    ctx->s3 = pctx->s3;
+    ctx->bucket = pctx->bucket;
+    ctx->key = pctx->key;
+    ctx->mode = mode;
+    ctx->be_length = -1;
+    ctx->obj.len = -1;
+    ctx->obj.stored = -1;
+    ctx->obj.total = -1;
+    ngx_str_set(&ctx->be_method, "GET");
+    ctx->be_path = pctx->be_path;
+    ctx->be_query = pctx->be_query;
+
+    if (ngx_array_init(&ctx->be_headers, r->pool, 8, sizeof(ngx_keyval_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return ctx;
 }
 
 
@@ -1569,30 +1637,12 @@ static ngx_uint_t
 ngx_http_s3_kms_gw_null_confirmed(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx)
 {
-    const char                   *argv[2];
-    size_t                        argvlen[2];
-    ngx_str_t                     key, a, b;
-    ngx_http_s3_kms_obj_t        *o = &ctx->obj;
-    ngx_http_s3_kms_main_conf_t  *mcf;
-
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
-
-    a = o->etag;
-    b = ctx->null_etag;
-
-    if (a.len >= 2 && a.data[0] == '"' && a.data[a.len - 1] == '"') {
-        a.data++;
-        a.len -= 2;
-    }
-
-    if (b.len >= 2 && b.data[0] == '"' && b.data[b.len - 1] == '"') {
-        b.data++;
-        b.len -= 2;
-    }
+    ngx_str_t               key;
+    ngx_http_s3_kms_obj_t  *o = &ctx->obj;
 
     if ((o->status != NGX_HTTP_OK && o->status != NGX_HTTP_PARTIAL_CONTENT)
-        || !o->encrypted || a.len == 0 || a.len != b.len
-        || ngx_strncmp(a.data, b.data, a.len) != 0)
+        || !o->encrypted || !ngx_http_s3_kms_etag_equal(&o->etag,
+                                                        &ctx->null_etag))
     {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "s3_kms: %V/%V?versionId=null: the index entry is "
@@ -1607,16 +1657,7 @@ ngx_http_s3_kms_gw_null_confirmed(ngx_http_request_t *r,
         return 0;
     }
 
-    argv[0] = "HGETALL";
-    argvlen[0] = 7;
-    argv[1] = (const char *) key.data;
-    argvlen[1] = key.len;
-
-    ctx->redis_req = ngx_http_s3_kms_redis_send(mcf->worker->redis, 2, argv,
-                                                argvlen,
-                                                ngx_http_s3_kms_gw_index_reply,
-                                                r);
-    if (ctx->redis_req == NULL) {
+    if (ngx_http_s3_kms_gw_index_read(r, ctx, &key) != NGX_OK) {
         ctx->null_check = NGX_HTTP_S3_KMS_NULL_OTHER;
         return 0;
     }
@@ -1635,12 +1676,7 @@ ngx_http_s3_kms_gw_null_confirmed(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_s3_kms_gw_get(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
 {
-    const char                   *argv[2];
-    size_t                        argvlen[2];
-    ngx_str_t                     key;
-    ngx_http_s3_kms_main_conf_t  *mcf;
-
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+    ngx_str_t  key;
 
     ctx->mode = r->method == NGX_HTTP_HEAD ? NGX_HTTP_S3_KMS_BE_HEAD
                                            : NGX_HTTP_S3_KMS_BE_GET;
@@ -1659,16 +1695,7 @@ ngx_http_s3_kms_gw_get(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    argv[0] = "HGETALL";
-    argvlen[0] = 7;
-    argv[1] = (const char *) key.data;
-    argvlen[1] = key.len;
-
-    ctx->redis_req = ngx_http_s3_kms_redis_send(mcf->worker->redis, 2, argv,
-                                                argvlen,
-                                                ngx_http_s3_kms_gw_index_reply,
-                                                r);
-    if (ctx->redis_req == NULL) {
+    if (ngx_http_s3_kms_gw_index_read(r, ctx, &key) != NGX_OK) {
 
         if (ctx->mode == NGX_HTTP_S3_KMS_BE_HEAD) {
             /* HEAD needs neither the index nor the KMS */
@@ -1681,6 +1708,32 @@ ngx_http_s3_kms_gw_get(ngx_http_request_t *r, ngx_http_s3_kms_gw_ctx_t *ctx)
     }
 
     return NGX_AGAIN;
+}
+
+
+/* the object's index entry asked of Redis; the answer to ..._index_reply */
+
+static ngx_int_t
+ngx_http_s3_kms_gw_index_read(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *key)
+{
+    const char                   *argv[2];
+    size_t                        argvlen[2];
+    ngx_http_s3_kms_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
+
+    argv[0] = "HGETALL";
+    argvlen[0] = 7;
+    argv[1] = (const char *) key->data;
+    argvlen[1] = key->len;
+
+    ctx->redis_req = ngx_http_s3_kms_redis_send(mcf->worker->redis, 2, argv,
+                                                argvlen,
+                                                ngx_http_s3_kms_gw_index_reply,
+                                                r);
+
+    return ctx->redis_req != NULL ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -1953,30 +2006,8 @@ ngx_http_s3_kms_gw_probe_handler(ngx_http_request_t *r)
         return NGX_HTTP_NOT_FOUND;
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_s3_kms_gw_ctx_t));
+    ctx = ngx_http_s3_kms_gw_sub_ctx(r, pctx, NGX_HTTP_S3_KMS_BE_PROBE);
     if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_set_ctx(r, ctx, ngx_http_s3_kms_module);
-
-    ctx->request = r;
-    ctx->parent = pctx;
-    ctx->s3 = pctx->s3;
-    ctx->bucket = pctx->bucket;
-    ctx->key = pctx->key;
-    ctx->mode = NGX_HTTP_S3_KMS_BE_PROBE;
-    ctx->be_length = -1;
-    ctx->obj.len = -1;
-    ctx->obj.stored = -1;
-    ctx->obj.total = -1;
-    ngx_str_set(&ctx->be_method, "GET");
-    ctx->be_path = pctx->be_path;
-    ctx->be_query = pctx->be_query;
-
-    if (ngx_array_init(&ctx->be_headers, r->pool, 4, sizeof(ngx_keyval_t))
-        != NGX_OK)
-    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

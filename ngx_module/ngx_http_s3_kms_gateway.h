@@ -195,6 +195,9 @@ typedef struct {
 /* gateway.c */
 void ngx_http_s3_kms_gw_finish(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_int_t rc);
+ngx_uint_t ngx_http_s3_kms_etag_equal(ngx_str_t *x, ngx_str_t *y);
+ngx_http_s3_kms_gw_ctx_t *ngx_http_s3_kms_gw_sub_ctx(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *pctx, ngx_http_s3_kms_be_mode_e mode);
 void ngx_http_s3_kms_gw_fail(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, s3_err_t err, const char *message);
 ngx_int_t ngx_http_s3_kms_gw_forward_headers(ngx_http_request_t *r,

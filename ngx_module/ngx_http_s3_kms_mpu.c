@@ -941,31 +941,13 @@ ngx_http_s3_kms_mpu_sub_handler(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_s3_kms_gw_ctx_t));
+    ctx = ngx_http_s3_kms_gw_sub_ctx(r, pctx, NGX_HTTP_S3_KMS_BE_PASS);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_set_ctx(r, ctx, ngx_http_s3_kms_module);
-
-    ctx->request = r;
-    ctx->parent = pctx;
-    ctx->s3 = pctx->s3;
-    ctx->bucket = pctx->bucket;
-    ctx->key = pctx->key;
-    ctx->be_length = -1;
-    ctx->obj.len = -1;
-    ctx->obj.stored = -1;
-    ctx->obj.total = -1;
     ctx->be_method = mpu->sub_method;
-    ctx->be_path = pctx->be_path;
     ctx->be_query = mpu->sub_query;
-
-    if (ngx_array_init(&ctx->be_headers, r->pool, 8, sizeof(ngx_keyval_t))
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     if (mpu->sub_kind == NGX_HTTP_S3_KMS_MPU_SUB_HDR) {
         ctx->mode = NGX_HTTP_S3_KMS_BE_PROBE;

@@ -5,14 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/xmlerror.h>
 
 #include "s3_tagging.h"
-
-
-#define S3_TAGGING_NS  "http://s3.amazonaws.com/doc/2006-03-01/"
+#include "s3_xml.h"
+#include "s3_xml_dom.h"
 
 
 typedef struct {
@@ -23,10 +20,7 @@ typedef struct {
 } s3_tagging_tag_t;
 
 
-static s3_err_t s3_tagging_read(const unsigned char *xml, size_t len,
-    xmlDocPtr *doc);
 static int s3_tagging_is(xmlNodePtr n, const char *name);
-static int s3_tagging_blank(xmlNodePtr n);
 static int s3_tagging_text(xmlNodePtr n, const xmlChar **text, size_t *len);
 static s3_err_t s3_tagging_tag(xmlNodePtr tag, s3_tagging_tag_t *t);
 
@@ -87,7 +81,7 @@ s3_tagging_from_xml(const unsigned char *xml, size_t len, char **out,
         return S3_ERR_MALFORMED_XML;
     }
 
-    rc = s3_tagging_read(xml, len, &doc);
+    rc = s3_xml_read(xml, len, S3_XML_KEEP_BLANKS, &doc);
     if (rc != S3_OK) {
         return rc;
     }
@@ -106,7 +100,7 @@ s3_tagging_from_xml(const unsigned char *xml, size_t len, char **out,
     set = NULL;
 
     for (c = root->children; c; c = c->next) {
-        if (s3_tagging_blank(c)) {
+        if (s3_xml_blank(c)) {
             continue;
         }
 
@@ -122,7 +116,7 @@ s3_tagging_from_xml(const unsigned char *xml, size_t len, char **out,
     }
 
     for (c = set->children; c; c = c->next) {
-        if (s3_tagging_blank(c)) {
+        if (s3_xml_blank(c)) {
             continue;
         }
 
@@ -203,7 +197,7 @@ s3_tagging_tag(xmlNodePtr tag, s3_tagging_tag_t *t)
     has_value = 0;
 
     for (c = tag->children; c; c = c->next) {
-        if (s3_tagging_blank(c)) {
+        if (s3_xml_blank(c)) {
             continue;
         }
 
@@ -232,88 +226,13 @@ s3_tagging_tag(xmlNodePtr tag, s3_tagging_tag_t *t)
 }
 
 
-static s3_err_t
-s3_tagging_read(const unsigned char *xml, size_t len, xmlDocPtr *doc)
-{
-    int               ok;
-    xmlDocPtr         d;
-    xmlParserCtxtPtr  ctxt;
-
-    *doc = NULL;
-
-    if (len == 0 || memchr(xml, '\0', len) != NULL) {
-        return S3_ERR_MALFORMED_XML;
-    }
-
-    ctxt = xmlNewParserCtxt();
-    if (ctxt == NULL) {
-        return S3_ERR_INTERNAL;
-    }
-
-    /*
-     * No entity substitution, no DTD loading, no network: nothing outside
-     * the document is read, and entity references stay nodes of their
-     * own, which s3_tagging_text() refuses.
-     */
-
-    d = xmlCtxtReadMemory(ctxt, (const char *) xml, (int) len, NULL, "UTF-8",
-                          XML_PARSE_NONET | XML_PARSE_IGNORE_ENC
-                          | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-
-    ok = ctxt->wellFormed;
-
-    xmlFreeParserCtxt(ctxt);
-    xmlResetLastError();
-
-    if (d == NULL) {
-        return S3_ERR_MALFORMED_XML;
-    }
-
-    if (!ok || d->intSubset != NULL || d->extSubset != NULL
-        || xmlDocGetRootElement(d) == NULL)
-    {
-        xmlFreeDoc(d);
-        return S3_ERR_MALFORMED_XML;
-    }
-
-    *doc = d;
-
-    return S3_OK;
-}
-
-
 static int
 s3_tagging_is(xmlNodePtr n, const char *name)
 {
     return n != NULL && n->type == XML_ELEMENT_NODE
            && strcmp((const char *) n->name, name) == 0
            && (n->ns == NULL || n->ns->href == NULL
-               || strcmp((const char *) n->ns->href, S3_TAGGING_NS) == 0);
-}
-
-
-/* 1 for what element-only content may hold besides elements */
-
-static int
-s3_tagging_blank(xmlNodePtr n)
-{
-    const xmlChar  *p;
-
-    if (n->type == XML_COMMENT_NODE || n->type == XML_PI_NODE) {
-        return 1;
-    }
-
-    if (n->type == XML_TEXT_NODE) {
-        for (p = n->content; p && *p; p++) {
-            if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-                return 0;
-            }
-        }
-
-        return 1;
-    }
-
-    return 0;
+               || strcmp((const char *) n->ns->href, S3_XML_NS) == 0);
 }
 
 

@@ -11,6 +11,7 @@
 #include <libxml/xmlerror.h>
 
 #include "s3_xml.h"
+#include "s3_xml_dom.h"
 
 
 #define S3_MSG_KMS_KEY_NOT_APPLICABLE                                       \
@@ -66,11 +67,8 @@ static size_t s3_put_elem(unsigned char *out, size_t cap, size_t at,
 static s3_err_t s3_xml_fail(s3_error_t *e, s3_err_t err, const char *msg,
     const char *reason);
 static int s3_xml_has_dtd_text(const unsigned char *xml, size_t len);
-static s3_err_t s3_xml_read(const unsigned char *xml, size_t len,
-    xmlDocPtr *doc);
 static int s3_xml_is(xmlNodePtr n, const char *name);
 static int s3_xml_ns_ok(xmlNodePtr n);
-static int s3_xml_skip(xmlNodePtr n);
 static int s3_arena_init(s3_arena_t *a, size_t cap);
 static int s3_xml_text(xmlNodePtr n, s3_arena_t *a, s3_str_t *out);
 static void s3_xml_trim(s3_str_t *s);
@@ -305,8 +303,9 @@ s3_xml_has_dtd_text(const unsigned char *xml, size_t len)
 }
 
 
-static s3_err_t
-s3_xml_read(const unsigned char *xml, size_t len, xmlDocPtr *doc)
+s3_err_t
+s3_xml_read(const unsigned char *xml, size_t len, unsigned flags,
+    xmlDocPtr *doc)
 {
     xmlParserCtxtPtr  ctxt;
     xmlDocPtr         d;
@@ -332,9 +331,10 @@ s3_xml_read(const unsigned char *xml, size_t len, xmlDocPtr *doc)
      * forced to UTF-8 whatever the declaration says.
      */
     d = xmlCtxtReadMemory(ctxt, (const char *) xml, (int) len, NULL, "UTF-8",
-                          XML_PARSE_NONET | XML_PARSE_NOBLANKS
-                          | XML_PARSE_IGNORE_ENC | XML_PARSE_NOERROR
-                          | XML_PARSE_NOWARNING);
+                          XML_PARSE_NONET | XML_PARSE_IGNORE_ENC
+                          | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
+                          | ((flags & S3_XML_KEEP_BLANKS)
+                             ? 0 : XML_PARSE_NOBLANKS));
 
     ok = ctxt->wellFormed;
 
@@ -375,8 +375,8 @@ s3_xml_ns_ok(xmlNodePtr n)
 
 
 /* 1 for what element-only content may hold besides elements */
-static int
-s3_xml_skip(xmlNodePtr n)
+int
+s3_xml_blank(xmlNodePtr n)
 {
     const xmlChar  *p;
 
@@ -539,7 +539,7 @@ s3_xml_complete_parse(const unsigned char *xml, size_t len,
                            "CompleteMultipartUpload body too large");
     }
 
-    rc = s3_xml_read(xml, len, &doc);
+    rc = s3_xml_read(xml, len, 0, &doc);
     if (rc != S3_OK) {
         return s3_xml_fail(e, rc, NULL, "CompleteMultipartUpload not XML");
     }
@@ -553,7 +553,7 @@ s3_xml_complete_parse(const unsigned char *xml, size_t len,
     n = 0;
 
     for (part = root->children; part; part = part->next) {
-        if (s3_xml_skip(part)) {
+        if (s3_xml_blank(part)) {
             continue;
         }
 
@@ -583,7 +583,7 @@ s3_xml_complete_parse(const unsigned char *xml, size_t len,
     n = 0;
 
     for (part = root->children; part; part = part->next) {
-        if (s3_xml_skip(part)) {
+        if (s3_xml_blank(part)) {
             continue;
         }
 
@@ -591,7 +591,7 @@ s3_xml_complete_parse(const unsigned char *xml, size_t len,
         seen = 0;
 
         for (f = part->children; f; f = f->next) {
-            if (s3_xml_skip(f)) {
+            if (s3_xml_blank(f)) {
                 continue;
             }
 
@@ -720,7 +720,7 @@ s3_xml_sse_config_parse(const unsigned char *xml, size_t len,
                            "encryption configuration too large");
     }
 
-    rc = s3_xml_read(xml, len, &doc);
+    rc = s3_xml_read(xml, len, 0, &doc);
     if (rc != S3_OK) {
         return s3_xml_fail(e, rc, NULL, "encryption configuration not XML");
     }
@@ -742,7 +742,7 @@ s3_xml_sse_config_parse(const unsigned char *xml, size_t len,
     rnode = NULL;
 
     for (rule = root->children; rule; rule = rule->next) {
-        if (s3_xml_skip(rule)) {
+        if (s3_xml_blank(rule)) {
             continue;
         }
 
@@ -766,7 +766,7 @@ s3_xml_sse_config_parse(const unsigned char *xml, size_t len,
     key = alg;
 
     for (f = rnode->children; f; f = f->next) {
-        if (s3_xml_skip(f)) {
+        if (s3_xml_blank(f)) {
             continue;
         }
 
@@ -782,7 +782,7 @@ s3_xml_sse_config_parse(const unsigned char *xml, size_t len,
             out->has_default = 1;
 
             for (g = f->children; g; g = g->next) {
-                if (s3_xml_skip(g)) {
+                if (s3_xml_blank(g)) {
                     continue;
                 }
 
@@ -833,7 +833,7 @@ s3_xml_sse_config_parse(const unsigned char *xml, size_t len,
             out->has_blocked = 1;
 
             for (g = f->children; g; g = g->next) {
-                if (s3_xml_skip(g)) {
+                if (s3_xml_blank(g)) {
                     continue;
                 }
 
@@ -954,7 +954,7 @@ s3_xml_delete_parse(const unsigned char *xml, size_t len, s3_xml_delete_t *out,
                            "Delete body too large");
     }
 
-    rc = s3_xml_read(xml, len, &doc);
+    rc = s3_xml_read(xml, len, 0, &doc);
     if (rc != S3_OK) {
         return s3_xml_fail(e, rc, NULL, "Delete not XML");
     }
@@ -991,7 +991,7 @@ s3_xml_delete_parse(const unsigned char *xml, size_t len, s3_xml_delete_t *out,
     quiet_seen = 0;
 
     for (obj = root->children; obj; obj = obj->next) {
-        if (s3_xml_skip(obj)) {
+        if (s3_xml_blank(obj)) {
             continue;
         }
 
@@ -1019,7 +1019,7 @@ s3_xml_delete_parse(const unsigned char *xml, size_t len, s3_xml_delete_t *out,
         seen = 0;
 
         for (f = obj->children; f; f = f->next) {
-            if (s3_xml_skip(f)) {
+            if (s3_xml_blank(f)) {
                 continue;
             }
 
@@ -1412,7 +1412,7 @@ s3_xml_list_parse(const unsigned char *xml, size_t len, s3_xml_list_t **out)
         return S3_ERR_INTERNAL;
     }
 
-    if (s3_xml_read(xml, len, &doc) != S3_OK) {
+    if (s3_xml_read(xml, len, 0, &doc) != S3_OK) {
         return S3_ERR_INTERNAL;
     }
 
@@ -1823,7 +1823,7 @@ s3_xml_result_parse(const unsigned char *xml, size_t len,
 
     memset(out, 0, sizeof(*out));
 
-    if (len > S3_XML_RESULT_MAX_LEN || s3_xml_read(xml, len, &doc) != S3_OK) {
+    if (len > S3_XML_RESULT_MAX_LEN || s3_xml_read(xml, len, 0, &doc) != S3_OK) {
         return S3_ERR_INTERNAL;
     }
 
