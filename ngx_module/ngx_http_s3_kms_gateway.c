@@ -70,7 +70,9 @@ static void ngx_http_s3_kms_gw_index_del(ngx_http_request_t *r,
 static void ngx_http_s3_kms_gw_index_write(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *etag, off_t len, off_t stored,
     u_char *hdr, ngx_str_t *alg, ngx_str_t *key_arn, ngx_str_t *dek,
-    ngx_str_t *cb, ngx_str_t *md5);
+    ngx_str_t *cb, ngx_str_t *md5, ngx_str_t *version);
+static void ngx_http_s3_kms_gw_be_version(ngx_http_request_t *r,
+    ngx_str_t *version);
 static ngx_int_t ngx_http_s3_kms_gw_conditionals(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_kms_gw_md5_etag(ngx_http_request_t *r,
@@ -1428,7 +1430,7 @@ void
 ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx)
 {
-    ngx_str_t  alg, arn, dek, cb, md5;
+    ngx_str_t  alg, arn, dek, cb, md5, version;
 
     if (ctx->mpu) {
         /* UploadPart: the part's record, not an object */
@@ -1451,9 +1453,61 @@ ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
     md5.data = ctx->md5_hex;
     md5.len = ctx->md5_done ? 32 : 0;
 
+    /* PutObject, or a CopyObject's target: the version it created */
+
+    ngx_http_s3_kms_gw_be_version(r, &version);
+
     ngx_http_s3_kms_gw_index_write(r, ctx, &ctx->obj.etag, ctx->plain_len,
                                    ctx->be_length, ctx->seg_hdr, &alg, &arn,
-                                   &dek, &cb, &md5);
+                                   &dek, &cb, &md5, &version);
+}
+
+
+/*
+ * The version id the backend's answer gives the object it stored: none
+ * (an empty string) in an unversioned bucket, where S3 sends no
+ * x-amz-version-id and some stores send "null", the name of the one
+ * version such a bucket keeps (indexed without a version).
+ */
+
+static void
+ngx_http_s3_kms_gw_be_version(ngx_http_request_t *r, ngx_str_t *version)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    ngx_str_null(version);
+
+    if (r->upstream == NULL) {
+        return;
+    }
+
+    part = &r->upstream->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("x-amz-version-id") - 1
+            && ngx_strncmp(h[i].lowcase_key, "x-amz-version-id",
+                           sizeof("x-amz-version-id") - 1) == 0
+            && h[i].value.len > 0
+            && !(h[i].value.len == 4
+                 && ngx_strncmp(h[i].value.data, "null", 4) == 0))
+        {
+            *version = h[i].value;
+        }
+    }
 }
 
 
@@ -1461,18 +1515,28 @@ ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
  * The index entry of an object (a cache of what the backend holds: the
  * answer does not wait for it).  Every field is written, so nothing of an
  * older object under the key survives.
+ *
+ * With a version id (a PUT to a versioned bucket) the same entry goes
+ * also under ssek:obj:{BUCKET}:KEY:VERSION, which a GET or HEAD
+ * ?versionId= of it reads: a second HSET pipelined behind the first on
+ * the same connection, not a MULTI.  Each entry is whole by itself and
+ * describes one stored object, so no reader can see the two half
+ * written; a failure between them leaves a miss, as the loss of any
+ * entry does (rebuilt from the backend).  The versioned key is new (S3
+ * never gives a version id twice), so no older fields linger there.
  */
 
 static void
 ngx_http_s3_kms_gw_index_write(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_str_t *etag, off_t len, off_t stored,
     u_char *hdr, ngx_str_t *alg, ngx_str_t *key_arn, ngx_str_t *dek,
-    ngx_str_t *cb, ngx_str_t *md5)
+    ngx_str_t *cb, ngx_str_t *md5, ngx_str_t *version)
 {
     u_char                        lenbuf[NGX_OFF_T_LEN], stbuf[NGX_OFF_T_LEN];
+    u_char                       *p;
     const char                   *argv[26];
     size_t                        argvlen[26];
-    ngx_str_t                     key;
+    ngx_str_t                     key, vkey;
     ngx_uint_t                    n;
     ngx_http_s3_kms_main_conf_t  *mcf;
 
@@ -1524,6 +1588,35 @@ ngx_http_s3_kms_gw_index_write(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "s3_kms: %V/%V not indexed: Redis is down",
                       &ctx->bucket, &ctx->key);
+        return;
+    }
+
+    if (version == NULL || version->len == 0) {
+        return;
+    }
+
+    vkey.len = key.len + 1 + version->len;
+    vkey.data = ngx_pnalloc(r->pool, vkey.len);
+    if (vkey.data == NULL) {
+        return;
+    }
+
+    p = ngx_cpymem(vkey.data, key.data, key.len);
+    *p++ = ':';
+    ngx_memcpy(p, version->data, version->len);
+
+    argv[1] = (const char *) vkey.data;
+    argvlen[1] = vkey.len;
+
+    if (ngx_http_s3_kms_redis_send(mcf->worker->redis, (int) n, argv,
+                                   argvlen,
+                                   ngx_http_s3_kms_gw_index_written,
+                                   mcf->worker)
+        == NULL)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "s3_kms: %V/%V version %V not indexed: Redis is down",
+                      &ctx->bucket, &ctx->key, version);
     }
 }
 
@@ -1544,9 +1637,10 @@ static void
 ngx_http_s3_kms_gw_index_del(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx)
 {
-    const char                   *argv[2];
-    size_t                        argvlen[2];
+    const char                   *argv[5];
+    size_t                        argvlen[5];
     ngx_str_t                     key;
+    ngx_uint_t                    n;
     ngx_http_s3_kms_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_s3_kms_module);
@@ -1561,8 +1655,38 @@ ngx_http_s3_kms_gw_index_del(ngx_http_request_t *r,
     argvlen[0] = 3;
     argv[1] = (const char *) key.data;
     argvlen[1] = key.len;
+    n = 2;
 
-    (void) ngx_http_s3_kms_redis_send(mcf->worker->redis, 2, argv, argvlen,
+    if (ctx->s3->op == S3_OP_DELETE_OBJECT && ctx->s3->has_version
+        && !ngx_http_s3_kms_gw_null_version(ctx)
+        && key.len > ctx->s3->version_id.len + 1)
+    {
+        /*
+         * DeleteObject ?versionId=V: V's entry, and the key's entry too
+         * when it is V's (the same backend ETag: the latest version was
+         * deleted), which a GET would otherwise send with an If-Match
+         * the version now served fails.  An entry of another version is
+         * kept: the latest multipart object's manifest-verified table.
+         */
+
+        argv[0] = "EVAL";
+        argvlen[0] = 4;
+        argv[1] = "local e = redis.call('HGET', KEYS[2], 'etag') "
+                  "if e and e == redis.call('HGET', KEYS[1], 'etag') then "
+                  "redis.call('DEL', KEYS[1]) end "
+                  "return redis.call('DEL', KEYS[2])";
+        argvlen[1] = ngx_strlen(argv[1]);
+        argv[2] = "2";
+        argvlen[2] = 1;
+        argv[3] = (const char *) key.data;
+        argvlen[3] = key.len - 1 - ctx->s3->version_id.len;
+        argv[4] = (const char *) key.data;
+        argvlen[4] = key.len;
+        n = 5;
+    }
+
+    (void) ngx_http_s3_kms_redis_send(mcf->worker->redis, (int) n, argv,
+                                      argvlen,
                                       ngx_http_s3_kms_gw_index_written,
                                       mcf->worker);
 }
@@ -2372,7 +2496,7 @@ ngx_http_s3_kms_gw_get_key_handler(ngx_http_s3_kms_run_t *run)
                           (off_t) s3_objfmt_stored_len((uint64_t) o->len,
                                                        o->hdr[6]),
                           o->hdr, &o->alg, &o->key_arn, &o->dek, &o->ctx,
-                          &md5);
+                          &md5, NULL);
     }
 
     kms_call_free(run->call);          /* wipes the data key */
