@@ -239,6 +239,8 @@ ngx_int_t ngx_http_s3_kms_quota_take(ngx_http_s3_kms_main_conf_t *mcf,
 /* ngx_http_s3_kms_auth.c */
 ngx_table_elt_t *ngx_http_s3_kms_find_header(ngx_http_request_t *r,
     const char *lowcase_name);
+ngx_table_elt_t *ngx_http_s3_kms_list_header(ngx_list_t *headers,
+    const char *name);
 s3_header_t *ngx_http_s3_kms_request_headers(ngx_http_request_t *r,
     size_t *n);
 kms_err_t ngx_http_s3_kms_api_auth(ngx_http_request_t *r, const u_char *body,

@@ -58,13 +58,22 @@ ngx_http_s3_kms_request_id(u_char *buf)
 ngx_table_elt_t *
 ngx_http_s3_kms_find_header(ngx_http_request_t *r, const char *name)
 {
+    return ngx_http_s3_kms_list_header(&r->headers_in.headers, name);
+}
+
+
+/* the first header of that name (any case) in a list of headers */
+
+ngx_table_elt_t *
+ngx_http_s3_kms_list_header(ngx_list_t *headers, const char *name)
+{
     size_t            len;
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
     len = ngx_strlen(name);
-    part = &r->headers_in.headers.part;
+    part = &headers->part;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {

@@ -1473,8 +1473,6 @@ ngx_http_s3_kms_gw_put_done(ngx_http_request_t *r,
 static void
 ngx_http_s3_kms_gw_be_version(ngx_http_request_t *r, ngx_str_t *version)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
     ngx_str_null(version);
@@ -1483,30 +1481,13 @@ ngx_http_s3_kms_gw_be_version(ngx_http_request_t *r, ngx_str_t *version)
         return;
     }
 
-    part = &r->upstream->headers_in.headers.part;
-    h = part->elts;
+    h = ngx_http_s3_kms_list_header(&r->upstream->headers_in.headers,
+                                    "x-amz-version-id");
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("x-amz-version-id") - 1
-            && ngx_strncmp(h[i].lowcase_key, "x-amz-version-id",
-                           sizeof("x-amz-version-id") - 1) == 0
-            && h[i].value.len > 0
-            && !(h[i].value.len == 4
-                 && ngx_strncmp(h[i].value.data, "null", 4) == 0))
-        {
-            *version = h[i].value;
-        }
+    if (h != NULL && h->value.len > 0
+        && !(h->value.len == 4 && ngx_strncmp(h->value.data, "null", 4) == 0))
+    {
+        *version = h->value;
     }
 }
 
@@ -1579,44 +1560,39 @@ ngx_http_s3_kms_gw_index_write(ngx_http_request_t *r,
     arg(ctx->obj.bk.len ? ctx->obj.bk.data : (u_char *) "", ctx->obj.bk.len);
 #undef arg
 
-    if (ngx_http_s3_kms_redis_send(mcf->worker->redis, (int) n, argv,
-                                   argvlen,
-                                   ngx_http_s3_kms_gw_index_written,
-                                   mcf->worker)
-        == NULL)
-    {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "s3_kms: %V/%V not indexed: Redis is down",
-                      &ctx->bucket, &ctx->key);
-        return;
-    }
+    for ( ;; ) {
+        if (ngx_http_s3_kms_redis_send(mcf->worker->redis, (int) n, argv,
+                                       argvlen,
+                                       ngx_http_s3_kms_gw_index_written,
+                                       mcf->worker)
+            == NULL)
+        {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "s3_kms: %V/%V not indexed: Redis is down",
+                          &ctx->bucket, &ctx->key);
+            return;
+        }
 
-    if (version == NULL || version->len == 0) {
-        return;
-    }
+        if (version == NULL || version->len == 0
+            || argv[1] != (const char *) key.data)
+        {
+            return;
+        }
 
-    vkey.len = key.len + 1 + version->len;
-    vkey.data = ngx_pnalloc(r->pool, vkey.len);
-    if (vkey.data == NULL) {
-        return;
-    }
+        /* the same entry under the version's key */
 
-    p = ngx_cpymem(vkey.data, key.data, key.len);
-    *p++ = ':';
-    ngx_memcpy(p, version->data, version->len);
+        vkey.len = key.len + 1 + version->len;
+        vkey.data = ngx_pnalloc(r->pool, vkey.len);
+        if (vkey.data == NULL) {
+            return;
+        }
 
-    argv[1] = (const char *) vkey.data;
-    argvlen[1] = vkey.len;
+        p = ngx_cpymem(vkey.data, key.data, key.len);
+        *p++ = ':';
+        ngx_memcpy(p, version->data, version->len);
 
-    if (ngx_http_s3_kms_redis_send(mcf->worker->redis, (int) n, argv,
-                                   argvlen,
-                                   ngx_http_s3_kms_gw_index_written,
-                                   mcf->worker)
-        == NULL)
-    {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "s3_kms: %V/%V version %V not indexed: Redis is down",
-                      &ctx->bucket, &ctx->key, version);
+        argv[1] = (const char *) vkey.data;
+        argvlen[1] = vkey.len;
     }
 }
 
