@@ -536,11 +536,11 @@ ngx_http_s3_kms_copy_index_reply(void *data, redisReply *reply)
 {
     ngx_http_s3_kms_copy_t  *copy = data;
 
-    size_t                     i;
-    ngx_str_t                  f, v;
-    redisReply                *e, *ev;
-    ngx_connection_t          *c;
-    ngx_http_request_t        *r;
+    size_t               i;
+    ngx_str_t            f, v;
+    redisReply          *e, *ev;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
 
     r = copy->request;
     c = r->connection;
@@ -777,8 +777,8 @@ ngx_http_s3_kms_copy_side_handler(ngx_event_t *ev)
 {
     ngx_http_s3_kms_copy_t  *copy = ev->data;
 
-    ngx_connection_t          *c;
-    ngx_http_request_t        *r;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
 
     r = copy->request;
     c = r->connection;
