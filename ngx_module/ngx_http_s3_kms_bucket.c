@@ -125,9 +125,6 @@ static ngx_int_t ngx_http_s3_kms_bucket_put_write(ngx_http_request_t *r,
 static void ngx_http_s3_kms_bucket_written_reply(void *data,
     redisReply *reply);
 static void ngx_http_s3_kms_bucket_logged(void *data, redisReply *reply);
-static void ngx_http_s3_kms_bucket_send(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_uint_t status, u_char *body,
-    size_t len);
 static ngx_int_t ngx_http_s3_kms_bucket_key_context(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_http_s3_kms_bkt_t *bkt);
 static ngx_int_t ngx_http_s3_kms_bucket_key_gdk(ngx_http_request_t *r,
@@ -619,7 +616,7 @@ ngx_http_s3_kms_bucket_checked(ngx_http_request_t *r,
 
     if (ctx->list_status != NGX_HTTP_OK) {
         /* NoSuchBucket, AccessDenied, ...: the backend's answer */
-        ngx_http_s3_kms_bucket_send(r, ctx, ctx->list_status,
+        ngx_http_s3_kms_gw_send_xml(r, ctx, ctx->list_status,
                                     ctx->list_data, ctx->list_len);
         return;
     }
@@ -795,7 +792,7 @@ ngx_http_s3_kms_bucket_get_reply(void *data, redisReply *reply)
 
     (void) s3_xml_sse_config_write(out, len + 1, conf);
 
-    ngx_http_s3_kms_bucket_send(r, ctx, NGX_HTTP_OK, out, len);
+    ngx_http_s3_kms_gw_send_xml(r, ctx, NGX_HTTP_OK, out, len);
 
 done:
 
@@ -1047,7 +1044,7 @@ ngx_http_s3_kms_bucket_written_reply(void *data, redisReply *reply)
         ngx_http_s3_kms_gw_finish(r, ctx, NGX_ERROR);
 
     } else {
-        ngx_http_s3_kms_bucket_send(r, ctx,
+        ngx_http_s3_kms_gw_send_xml(r, ctx,
                                     ctx->s3->op
                                     == S3_OP_DELETE_BUCKET_ENCRYPTION
                                     ? NGX_HTTP_NO_CONTENT : NGX_HTTP_OK,
@@ -1070,57 +1067,6 @@ ngx_http_s3_kms_bucket_logged(void *data, redisReply *reply)
                       "s3_kms: a Redis write of the gateway failed: %s",
                       reply ? reply->str : "no answer");
     }
-}
-
-
-/* an answer of ours (or the backend's document): the request ends here */
-
-static void
-ngx_http_s3_kms_bucket_send(ngx_http_request_t *r,
-    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_uint_t status, u_char *body,
-    size_t len)
-{
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   cl;
-
-    /* the backend's own error documents pass as they are */
-    ctx->own_error = 1;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-
-    if (len) {
-        ngx_str_set(&r->headers_out.content_type, "application/xml");
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    } else {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        ngx_http_finalize_request(r, rc);
-        return;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        ngx_http_finalize_request(r, NGX_ERROR);
-        return;
-    }
-
-    b->pos = body;
-    b->last = body + len;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    cl.buf = b;
-    cl.next = NULL;
-
-    ngx_http_finalize_request(r, ngx_http_output_filter(r, &cl));
 }
 
 

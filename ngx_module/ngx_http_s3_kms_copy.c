@@ -906,10 +906,8 @@ ngx_http_s3_kms_copy_side_result(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_s3_kms_copy_plan(ngx_http_request_t *r, ngx_http_s3_kms_copy_t *copy)
 {
-    u_char                    *e;
-    uint32_t                   prev;
     uint64_t                   plain_total, stored_total;
-    ngx_uint_t                 i, n;
+    ngx_int_t                  rc;
     s3_objfmt_hdr_t            h;
 
     if (!copy->index_hit) {
@@ -917,43 +915,16 @@ ngx_http_s3_kms_copy_plan(ngx_http_request_t *r, ngx_http_s3_kms_copy_t *copy)
     }
 
     if (copy->multipart) {
-        n = copy->idx_parts.len / NGX_HTTP_S3_KMS_COPY_ENTRY;
-
-        if (n == 0 || n > S3_OBJFMT_PART_MAX
-            || copy->idx_parts.len % NGX_HTTP_S3_KMS_COPY_ENTRY)
-        {
-            goto stale;
-        }
-
-        copy->segs = ngx_palloc(r->pool, n * sizeof(s3_objfmt_seg_t));
-        if (copy->segs == NULL) {
+        rc = ngx_http_s3_kms_mpu_parse_table(r->pool, &copy->idx_parts,
+                                             &copy->segs, &copy->nsegs,
+                                             &plain_total, &stored_total);
+        if (rc == NGX_ERROR) {
             return NGX_ERROR;
         }
 
-        prev = 0;
-
-        for (i = 0; i < n; i++) {
-            e = copy->idx_parts.data + i * NGX_HTTP_S3_KMS_COPY_ENTRY;
-
-            if (s3_objfmt_hdr_parse(e + 8, S3_OBJFMT_HDR_LEN, &h)
-                != S3_OBJFMT_OK || h.part <= prev)
-            {
-                goto stale;
-            }
-
-            prev = h.part;
-            copy->segs[i].len = h.len;
-            copy->segs[i].log2f = h.log2f;
-        }
-
-        if (s3_objfmt_segs_layout(copy->segs, n, &plain_total, &stored_total)
-            != S3_OBJFMT_OK
-            || plain_total != (uint64_t) copy->idx_len)
-        {
+        if (rc != NGX_OK || plain_total != (uint64_t) copy->idx_len) {
             goto stale;
         }
-
-        copy->nsegs = n;
 
     } else {
         if (s3_objfmt_hdr_parse(copy->idx_hdr, S3_OBJFMT_HDR_LEN, &h)
@@ -3007,9 +2978,6 @@ ngx_http_s3_kms_copy_stop(ngx_http_s3_kms_gw_ctx_t *ctx)
 static void
 ngx_http_s3_kms_copy_relay(ngx_http_s3_kms_copy_t *copy)
 {
-    ngx_int_t                  rc;
-    ngx_buf_t                 *b;
-    ngx_chain_t                cl;
     ngx_http_request_t        *r = copy->request;
     ngx_http_s3_kms_gw_ctx_t  *ctx = copy->ctx;
 
@@ -3025,34 +2993,8 @@ ngx_http_s3_kms_copy_relay(ngx_http_s3_kms_copy_t *copy)
         return;
     }
 
-    b = ngx_create_temp_buf(r->pool, copy->errlen);
-    if (b == NULL) {
-        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    b->last = ngx_cpymem(b->pos, copy->errbody, copy->errlen);
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    r->headers_out.status = copy->status;
-    ngx_str_set(&r->headers_out.content_type, "application/xml");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_length_n = copy->errlen;
-
-    ctx->own_error = 1;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        ngx_http_finalize_request(r, rc);
-        return;
-    }
-
-    cl.buf = b;
-    cl.next = NULL;
-
-    ngx_http_finalize_request(r, ngx_http_output_filter(r, &cl));
+    ngx_http_s3_kms_gw_send_xml(r, ctx, copy->status, copy->errbody,
+                                copy->errlen);
 }
 
 

@@ -3287,11 +3287,8 @@ void
 ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx)
 {
-    u_char        *out;
-    size_t         outlen;
-    ngx_int_t      rc;
-    ngx_buf_t     *b;
-    ngx_chain_t    cl;
+    u_char  *out, *body;
+    size_t   outlen;
 
     out = NULL;
     outlen = 0;
@@ -3312,31 +3309,51 @@ ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
         outlen = ctx->list_len;
     }
 
-    b = ngx_create_temp_buf(r->pool, outlen ? outlen : 1);
-    if (b == NULL) {
+    body = ctx->list_data;
+
+    if (out != NULL) {
+        body = ngx_pnalloc(r->pool, outlen ? outlen : 1);
+        if (body == NULL) {
+            free(out);
+            ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_memcpy(body, out, outlen);
         free(out);
-        ngx_http_s3_kms_gw_finish(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
     }
 
-    if (outlen) {
-        b->last = ngx_cpymem(b->pos, out ? out : ctx->list_data, outlen);
-    } else {
-        b->temporary = 0;
-    }
+    ngx_http_s3_kms_gw_send_xml(r, ctx, ctx->list_status, body, outlen);
+}
 
-    free(out);
 
-    b->last_buf = 1;
-    b->last_in_chain = 1;
+/*
+ * An XML answer of ours (or the backend's document), body in r's pool:
+ * the request ends here.  No body: headers only.
+ */
 
-    r->headers_out.status = ctx->list_status;
-    ngx_str_set(&r->headers_out.content_type, "application/xml");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_length_n = outlen;
+void
+ngx_http_s3_kms_gw_send_xml(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_uint_t status, u_char *body,
+    size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   cl;
 
     /* the backend's own error documents pass as they are */
     ctx->own_error = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+
+    if (len) {
+        ngx_str_set(&r->headers_out.content_type, "application/xml");
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    } else {
+        r->header_only = 1;
+    }
 
     rc = ngx_http_send_header(r);
 
@@ -3344,6 +3361,18 @@ ngx_http_s3_kms_gw_list_send(ngx_http_request_t *r,
         ngx_http_finalize_request(r, rc);
         return;
     }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return;
+    }
+
+    b->pos = body;
+    b->last = body + len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
 
     cl.buf = b;
     cl.next = NULL;

@@ -195,6 +195,12 @@ typedef struct {
 /* gateway.c */
 void ngx_http_s3_kms_gw_finish(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *ctx, ngx_int_t rc);
+ngx_int_t ngx_http_s3_kms_mpu_parse_table(ngx_pool_t *pool, ngx_str_t *parts,
+    s3_objfmt_seg_t **segsp, ngx_uint_t *np, uint64_t *plain,
+    uint64_t *stored);
+void ngx_http_s3_kms_gw_send_xml(ngx_http_request_t *r,
+    ngx_http_s3_kms_gw_ctx_t *ctx, ngx_uint_t status, u_char *body,
+    size_t len);
 ngx_uint_t ngx_http_s3_kms_etag_equal(ngx_str_t *x, ngx_str_t *y);
 ngx_http_s3_kms_gw_ctx_t *ngx_http_s3_kms_gw_sub_ctx(ngx_http_request_t *r,
     ngx_http_s3_kms_gw_ctx_t *pctx, ngx_http_s3_kms_be_mode_e mode);

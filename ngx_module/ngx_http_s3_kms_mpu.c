@@ -3036,68 +3036,91 @@ ngx_http_s3_kms_mpu_index_field(ngx_http_request_t *r,
 
 
 /*
- * The part table in mpu->idx_parts: 80-byte entries, each segment's
+ * A part table as the index holds it: 80-byte entries, each segment's
  * stored offset (BE64) and header.  The headers must be well-formed with
- * ascending part numbers, and the offsets and totals what they make.
+ * ascending part numbers, and the offsets what they make.  NGX_DECLINED:
+ * a damaged table; NGX_ERROR: no memory.
  */
 
-static ngx_int_t
-ngx_http_s3_kms_mpu_table(ngx_http_request_t *r, ngx_http_s3_kms_mpu_t *mpu,
-    ngx_http_s3_kms_obj_t *o)
+ngx_int_t
+ngx_http_s3_kms_mpu_parse_table(ngx_pool_t *pool, ngx_str_t *parts,
+    s3_objfmt_seg_t **segsp, ngx_uint_t *np, uint64_t *plain,
+    uint64_t *stored)
 {
     u_char           *e;
     uint64_t          off;
     uint32_t          prev;
     ngx_uint_t        i, k, n;
     s3_objfmt_hdr_t   h;
+    s3_objfmt_seg_t  *segs;
 
-    n = mpu->idx_parts.len / NGX_HTTP_S3_KMS_MPU_ENTRY;
+    n = parts->len / NGX_HTTP_S3_KMS_MPU_ENTRY;
 
     if (n == 0 || n > S3_OBJFMT_PART_MAX
-        || mpu->idx_parts.len % NGX_HTTP_S3_KMS_MPU_ENTRY)
+        || parts->len % NGX_HTTP_S3_KMS_MPU_ENTRY)
     {
-        return NGX_ERROR;
+        return NGX_DECLINED;
     }
 
-    mpu->segs = ngx_palloc(r->pool, n * sizeof(s3_objfmt_seg_t));
-    if (mpu->segs == NULL) {
+    segs = ngx_palloc(pool, n * sizeof(s3_objfmt_seg_t));
+    if (segs == NULL) {
         return NGX_ERROR;
     }
 
     prev = 0;
 
     for (i = 0; i < n; i++) {
-        e = mpu->idx_parts.data + i * NGX_HTTP_S3_KMS_MPU_ENTRY;
+        e = parts->data + i * NGX_HTTP_S3_KMS_MPU_ENTRY;
 
         if (s3_objfmt_hdr_parse(e + 8, S3_OBJFMT_HDR_LEN, &h)
             != S3_OBJFMT_OK
             || h.part <= prev)
         {
-            return NGX_ERROR;
+            return NGX_DECLINED;
         }
 
         prev = h.part;
-        mpu->segs[i].len = h.len;
-        mpu->segs[i].log2f = h.log2f;
+        segs[i].len = h.len;
+        segs[i].log2f = h.log2f;
     }
 
-    if (s3_objfmt_segs_layout(mpu->segs, n, &mpu->plain_total,
-                              &mpu->stored_total)
-        != S3_OBJFMT_OK)
-    {
-        return NGX_ERROR;
+    if (s3_objfmt_segs_layout(segs, n, plain, stored) != S3_OBJFMT_OK) {
+        return NGX_DECLINED;
     }
 
     for (i = 0; i < n; i++) {
-        e = mpu->idx_parts.data + i * NGX_HTTP_S3_KMS_MPU_ENTRY;
+        e = parts->data + i * NGX_HTTP_S3_KMS_MPU_ENTRY;
 
         for (off = 0, k = 0; k < 8; k++) {
             off = (off << 8) | e[k];
         }
 
-        if (off != mpu->segs[i].stored_off) {
-            return NGX_ERROR;
+        if (off != segs[i].stored_off) {
+            return NGX_DECLINED;
         }
+    }
+
+    *segsp = segs;
+    *np = n;
+
+    return NGX_OK;
+}
+
+
+/* the part table in mpu->idx_parts, its totals those of the object o */
+
+static ngx_int_t
+ngx_http_s3_kms_mpu_table(ngx_http_request_t *r, ngx_http_s3_kms_mpu_t *mpu,
+    ngx_http_s3_kms_obj_t *o)
+{
+    ngx_uint_t  n;
+
+    if (ngx_http_s3_kms_mpu_parse_table(r->pool, &mpu->idx_parts, &mpu->segs,
+                                        &n, &mpu->plain_total,
+                                        &mpu->stored_total)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (o != NULL
